@@ -1,0 +1,196 @@
+"""The converter base every provider's ``_convert`` module builds on.
+
+Each provider makes its own converter through :func:`make_converter` and registers
+rename hooks for its models; the global cattrs converter is never used. Production
+converters ignore unknown keys (providers add fields over time); the strict variant,
+used by the test suite against recorded samples, forbids them so a model that misses a
+real field is noticed.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from .exceptions import DecodeError
+
+T = TypeVar("T")
+E = TypeVar("E", bound="OpenStrEnum")
+
+try:  # orjson is an optional speed-up: same results, faster parsing.
+    import orjson as _orjson
+
+    _loads: Callable[[bytes | str], Any] = _orjson.loads
+    _JSONErrors: tuple[type[Exception], ...] = (_orjson.JSONDecodeError, ValueError)
+except ImportError:  # pragma: no cover - exercised only without orjson
+    _loads = json.loads
+    _JSONErrors = (ValueError, UnicodeDecodeError)
+
+#: The deepest JSON nesting accepted in a response body.
+MAX_JSON_DEPTH = 64
+
+
+class OpenStrEnum(enum.StrEnum):
+    """A string enum that keeps values it does not know instead of failing.
+
+    ``MessageStatus("Sent") is MessageStatus.SENT``; ``MessageStatus("Archived")`` is a
+    pseudo-member whose ``value`` is ``"Archived"`` and which equals that string, so a
+    provider adding a value never breaks decoding.
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> OpenStrEnum | None:
+        if not isinstance(value, str):
+            return None
+        member = str.__new__(cls, value)
+        member._name_ = value
+        member._value_ = value
+        return member
+
+    @property
+    def known(self) -> bool:
+        """Return whether this value is one of the enum's declared members."""
+        return self._name_ in type(self).__members__
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Parse an ISO-8601 timestamp (0-7 fractional digits, ``Z`` or an offset)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        msg = f"expected an ISO-8601 string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return datetime.fromisoformat(value)
+
+
+def parse_date(value: Any) -> date:
+    """Parse a ``YYYY-MM-DD`` date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        msg = f"expected a YYYY-MM-DD string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return date.fromisoformat(value[:10])
+
+
+def _structure_int(value: Any, _: type) -> int:
+    # bool is an int subclass; a float with a fraction is not a count.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        msg = f"expected an integer, got {type(value).__name__}"
+        raise TypeError(msg)
+    if isinstance(value, float) and not value.is_integer():
+        msg = f"expected an integer, got {value!r}"
+        raise ValueError(msg)
+    return int(value)
+
+
+def _structure_float(value: Any, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        msg = f"expected a number, got {type(value).__name__}"
+        raise TypeError(msg)
+    return float(value)
+
+
+def _structure_str(value: Any, _: type) -> str:
+    if not isinstance(value, str):
+        msg = f"expected a string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def _structure_bool(value: Any, _: type) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    msg = f"expected a boolean, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Return a fresh converter with the hooks every provider shares.
+
+    Args:
+        strict: Forbid keys a model does not declare (for tests against recorded data).
+    """
+    converter = cattrs.Converter(forbid_extra_keys=strict, detailed_validation=False)
+    converter.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
+    converter.register_structure_hook(date, lambda v, _: parse_date(v))
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, OpenStrEnum),
+        _structure_open_enum,
+    )
+    return converter
+
+
+def _structure_open_enum(value: Any, cls: type[E]) -> E:
+    if not isinstance(value, str):
+        msg = f"expected a string for {cls.__name__}, got {type(value).__name__}"
+        raise TypeError(msg)
+    return cls(value)
+
+
+def register_renamed(
+    converter: cattrs.Converter, cls: type[T], renames: Mapping[str, str]
+) -> None:
+    """Register a structure hook for attrs class *cls* reading field ``f`` from ``renames[f]``.
+
+    Fields not named in *renames* keep their own name on the wire.
+    """
+    hook = make_dict_structure_fn(
+        cls,
+        converter,
+        _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
+        **{name: override(rename=wire) for name, wire in renames.items()},
+    )
+    converter.register_structure_hook(cls, hook)
+
+
+def loads(body: bytes | str, *, endpoint: str | None = None) -> Any:
+    """Parse a JSON body, raising :class:`DecodeError` for anything that is not JSON."""
+    try:
+        data = _loads(body)
+    except _JSONErrors as exc:
+        msg = f"response body is not valid JSON: {exc}"
+        raise DecodeError(msg, endpoint=endpoint, body=body) from None
+    except RecursionError:
+        msg = "response body nests too deeply"
+        raise DecodeError(msg, endpoint=endpoint, body=body) from None
+    return data
+
+
+def structure(
+    converter: cattrs.Converter, data: Any, cls: type[T], *, endpoint: str | None = None
+) -> T:
+    """Structure *data* as *cls*, turning every failure into :class:`DecodeError`."""
+    try:
+        return converter.structure(data, cls)
+    except (
+        cattrs.BaseValidationError,
+        cattrs.errors.CattrsError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+    ) as exc:
+        name = getattr(cls, "__name__", str(cls))
+        msg = f"response does not fit {name}: {type(exc).__name__}: {exc}"
+        raise DecodeError(msg, endpoint=endpoint, body=_short_repr(data)) from None
+    except RecursionError:
+        msg = "response nests too deeply"
+        raise DecodeError(msg, endpoint=endpoint) from None
+
+
+def _short_repr(data: Any) -> str:
+    text = repr(data)
+    return text[:500]

@@ -1,0 +1,63 @@
+"""Sans-I/O request and response types shared by every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import attrs
+
+#: Headers whose values are never shown in a repr, a log line or an error.
+SECRET_HEADERS: Final = frozenset(
+    {"x-postmark-server-token", "x-postmark-account-token", "x-api-key", "authorization"}
+)
+
+
+def _redact_headers(headers: Mapping[str, str]) -> str:
+    shown = {
+        name: ("<redacted>" if name.lower() in SECRET_HEADERS else value)
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
+@attrs.frozen(slots=True)
+class Request:
+    """One HTTP request, described without any I/O.
+
+    ``path`` is relative to the provider's base URL and already percent-encoded.
+    ``endpoint`` is a stable label (``"GET /messages/outbound/{id}/details"``) used in
+    errors, logs and statistics: it never holds an identifier or a secret.
+    """
+
+    method: str
+    path: str
+    params: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
+    # A body may carry a secret (GetResponse puts the API key in it): never shown.
+    body: bytes | None = attrs.field(default=None, repr=False)
+    endpoint: str = ""
+
+    @property
+    def label(self) -> str:
+        """Return the endpoint label, or ``METHOD path`` when none was given."""
+        return self.endpoint or f"{self.method} {self.path}"
+
+
+@attrs.frozen(slots=True)
+class Response:
+    """A complete HTTP response: status, headers (lower-case names) and body bytes."""
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = attrs.field(default=b"", repr=lambda b: f"<{len(b)} bytes>")
+
+    def header(self, name: str) -> str | None:
+        """Return the value of header *name* (case-insensitive), or ``None``."""
+        return self.headers.get(name.lower())
+
+    @property
+    def content_type(self) -> str:
+        """Return the media type of the body without parameters, lower-cased."""
+        value = self.header("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()

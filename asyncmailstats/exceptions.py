@@ -1,0 +1,182 @@
+"""The public error tree.
+
+Every error the library raises on purpose derives from :class:`MailStatsError`::
+
+    MailStatsError
+    ├── SessionClosedError
+    ├── TransportError                  connection failed / reset / truncated body
+    │   └── RequestTimeoutError
+    ├── APIError                        provider, status, code, message, body (no secrets)
+    │   ├── AuthenticationError         401, Postmark ErrorCode 10, GetResponse key failure
+    │   ├── PermissionDeniedError       403, GetResponse IP not allowed
+    │   ├── NotFoundError               404, Postmark 701 (HTTP 422), GetResponse "Missing message"
+    │   ├── InvalidRequestError         400/422 other codes, GetResponse "Invalid params"
+    │   ├── RateLimitError              429; retry_after
+    │   ├── ServerError                 5xx
+    │   └── JSONRPCError                any other GetResponse error; code, message
+    ├── ResultWindowError               offset ceiling reached and cannot be windowed
+    └── DecodeError                     body is not JSON / does not fit the model
+
+Client-side bad arguments raise the built-in :class:`ValueError` / :class:`TypeError`
+before any request is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: How many characters of a response body an error keeps.
+BODY_EXCERPT_CHARS: Final = 500
+
+
+def excerpt(body: bytes | str | None, limit: int = BODY_EXCERPT_CHARS) -> str | None:
+    """Return at most *limit* characters of *body*, decoded leniently."""
+    if body is None:
+        return None
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if len(text) > limit:
+        return text[:limit] + "…"
+    return text
+
+
+class MailStatsError(Exception):
+    """Base class of every error raised by asyncmailstats."""
+
+    #: How many attempts were made before this error surfaced (set by the retry loop).
+    attempts: int | None = None
+
+
+class SessionClosedError(MailStatsError, RuntimeError):
+    """The session was closed (or closed and then reopened): it cannot be used."""
+
+
+class TransportError(MailStatsError):
+    """The request did not get a complete HTTP response: connection failed, reset or cut."""
+
+    def __init__(self, message: str, *, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        #: The endpoint the request was for, e.g. ``GET /messages/outbound``.
+        self.endpoint = endpoint
+
+
+class RequestTimeoutError(TransportError):
+    """An attempt took longer than its :class:`~asyncmailstats.Timeout` allowed."""
+
+
+class APIError(MailStatsError):
+    """The provider answered with an error.
+
+    Attributes:
+        provider: ``"postmark"``, ``"emailconsul"`` or ``"getresponse"``.
+        status: The HTTP status of the reply.
+        code: The provider's own error code (Postmark ``ErrorCode``, JSON-RPC ``code``).
+        message: The provider's message, or a description of the status.
+        body: An excerpt of the response body; never contains a secret of ours.
+        endpoint: The endpoint the request was for.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int,
+        code: int | None = None,
+        body: bytes | str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.code = code
+        self.body = excerpt(body)
+        self.endpoint = endpoint
+
+    def __str__(self) -> str:
+        parts = [f"{self.provider}"]
+        if self.endpoint:
+            parts.append(self.endpoint)
+        parts.append(f"HTTP {self.status}")
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        return f"{self.message} ({', '.join(parts)})"
+
+
+class AuthenticationError(APIError):
+    """The token or API key was missing or refused."""
+
+
+class PermissionDeniedError(APIError):
+    """The credentials are valid but not allowed to do this (or from here)."""
+
+
+class NotFoundError(APIError):
+    """The requested object (message, link, …) does not exist."""
+
+
+class InvalidRequestError(APIError):
+    """The provider rejected the request's parameters."""
+
+
+class RateLimitError(APIError):
+    """The provider asked us to slow down (HTTP 429)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int = 429,
+        code: int | None = None,
+        body: bytes | str | None = None,
+        endpoint: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, provider=provider, status=status, code=code, body=body, endpoint=endpoint
+        )
+        #: Seconds the provider asked us to wait (``Retry-After``), if it said.
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """The provider failed on its side (HTTP 5xx or a maintenance reply)."""
+
+
+class JSONRPCError(APIError):
+    """A JSON-RPC error that has no more specific class (GetResponse)."""
+
+
+class ResultWindowError(MailStatsError):
+    """A stream reached a provider's offset ceiling and cannot be split into windows.
+
+    Attributes:
+        total: How many results the provider reported in all.
+        ceiling: How many of them can be reached by offset.
+    """
+
+    def __init__(self, message: str, *, total: int, ceiling: int) -> None:
+        super().__init__(message)
+        self.total = total
+        self.ceiling = ceiling
+
+
+class DecodeError(MailStatsError):
+    """A response body was not JSON, or did not fit the expected model.
+
+    Attributes:
+        endpoint: The endpoint the response came from.
+        excerpt: The start of the offending body.
+    """
+
+    def __init__(
+        self, message: str, *, endpoint: str | None = None, body: bytes | str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.excerpt = excerpt(body)
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        return f"{base} ({self.endpoint})" if self.endpoint else base

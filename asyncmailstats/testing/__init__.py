@@ -1,0 +1,48 @@
+"""Tools for testing code that uses asyncmailstats, and for testing asyncmailstats itself.
+
+The fake provider servers are real aiohttp servers on 127.0.0.1 with a random port,
+serving a seeded synthetic dataset. They are imported lazily so that importing
+``asyncmailstats.testing`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .._retry import instant_retries
+
+if TYPE_CHECKING:
+    from ._emailconsul import FakeEmailConsul
+    from ._getresponse import FakeGetResponse
+    from ._postmark import FakePostmark
+    from ._server import FaultPlan, RecordedRequest
+
+__all__ = [
+    "FakeEmailConsul",
+    "FakeGetResponse",
+    "FakePostmark",
+    "FaultPlan",
+    "RecordedRequest",
+    "instant_retries",
+]
+
+_LAZY = {
+    "FakeEmailConsul": "._emailconsul",
+    "FakeGetResponse": "._getresponse",
+    "FakePostmark": "._postmark",
+    "FaultPlan": "._server",
+    "RecordedRequest": "._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(module, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
