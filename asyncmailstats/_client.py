@@ -1,0 +1,195 @@
+"""One provider client: the request path shared by every provider API.
+
+``call()`` runs the retry loop; each attempt takes a limiter slot, sends through the
+transport, releases the slot and decodes the response with the provider's pure decoder.
+The retry loop sits outside the limiter, so a request waiting out its backoff holds no
+slot.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
+
+import attrs
+
+from ._http import Request, Response
+from ._limiter import Limiter, Limits
+from ._retry import RetryHooks, RetryPolicy, retry_call
+from ._transport import Timeout, Transport
+from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError
+
+T = TypeVar("T")
+
+_REDACTED = "<redacted>"
+
+
+class _Owner(Protocol):
+    """What a provider client needs from its session."""
+
+    def _ensure_open(self) -> Transport: ...
+
+
+class Counters:
+    """Mutable request counters of one provider client."""
+
+    __slots__ = ("failures", "rate_limited", "requests", "retries")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.retries = 0
+        self.failures = 0
+        self.rate_limited = 0
+
+
+@attrs.frozen
+class ProviderStatistics:
+    """A snapshot of one provider client's traffic.
+
+    Attributes:
+        provider: The provider's name.
+        requests: Attempts sent (every retry counts).
+        retries: Attempts that failed and were tried again.
+        failures: Calls that raised after their last attempt.
+        rate_limited: 429 answers received.
+        in_flight: Requests holding a slot now.
+        waiting: Requests queued for a slot (or a cool-down) now.
+        peak_in_flight: The most requests ever in flight at once.
+        concurrency_limit: The effective concurrency limit now (lowered after 429s when
+            adaptive).
+    """
+
+    provider: str
+    requests: int
+    retries: int
+    failures: int
+    rate_limited: int
+    in_flight: int
+    waiting: int
+    peak_in_flight: int
+    concurrency_limit: int
+
+
+class _Hooks(RetryHooks):
+    __slots__ = ("_counters", "_limiter")
+
+    def __init__(self, counters: Counters, limiter: Limiter) -> None:
+        self._counters = counters
+        self._limiter = limiter
+
+    def on_retry(self, error: BaseException, delay: float) -> None:
+        self._counters.retries += 1
+
+    def on_rate_limited(self, error: RateLimitError, delay: float) -> None:
+        self._counters.rate_limited += 1
+        self._limiter.cool_down(delay)
+
+    def on_failure(self, error: BaseException) -> None:
+        self._counters.failures += 1
+
+
+class ProviderClient:
+    """Sends a provider's requests with its auth headers, limits and retry policy."""
+
+    def __init__(
+        self,
+        owner: _Owner,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        secrets: tuple[str, ...],
+        limits: Limits,
+        retry: RetryPolicy,
+        timeout: Timeout,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.limiter = Limiter(limits)
+        self.retry = retry
+        self.timeout = timeout
+        self.counters = Counters()
+        self._owner = owner
+        self._headers = dict(headers)
+        self._secrets = tuple(s for s in secrets if s)
+        self._hooks = _Hooks(self.counters, self.limiter)
+        self._rng = rng
+
+    def __repr__(self) -> str:
+        return f"<ProviderClient {self.provider} {self.base_url}>"
+
+    def check_open(self) -> None:
+        """Raise unless the owning session is open."""
+        self._owner._ensure_open()  # noqa: SLF001 - the session's own contract
+
+    async def call(self, request: Request, decode: Callable[[Response], T]) -> T:
+        """Send *request* (with retries) and return ``decode(response)``.
+
+        Raises:
+            SessionClosedError: The session is closed.
+            APIError: The provider answered with an error (after retries, if retryable).
+            TransportError: No complete response (after retries).
+            DecodeError: The body did not fit.
+        """
+        transport = self._owner._ensure_open()  # noqa: SLF001
+        url = self.base_url + request.path
+        if request.headers:
+            request = attrs.evolve(request, headers={**self._headers, **request.headers})
+        else:
+            request = attrs.evolve(request, headers=self._headers)
+        limiter = self.limiter
+        counters = self.counters
+        timeout = self.timeout
+
+        async def attempt() -> T:
+            counters.requests += 1
+            await limiter.acquire()
+            try:
+                response = await transport.send(request, url, timeout)
+            finally:
+                limiter.release()
+            result = decode(response)
+            limiter.record_success()
+            return result
+
+        try:
+            return await retry_call(
+                attempt, self.retry, hooks=self._hooks, rng=self._rng, label=request.label
+            )
+        except MailStatsError as error:
+            if self._secrets:
+                self._scrub(error)
+            raise
+
+    def statistics(self) -> ProviderStatistics:
+        """Return a snapshot of this client's counters."""
+        c, lim = self.counters, self.limiter
+        return ProviderStatistics(
+            provider=self.provider,
+            requests=c.requests,
+            retries=c.retries,
+            failures=c.failures,
+            rate_limited=c.rate_limited,
+            in_flight=lim.in_flight,
+            waiting=lim.waiting,
+            peak_in_flight=lim.peak_in_flight,
+            concurrency_limit=lim.limit,
+        )
+
+    def redact(self, text: str) -> str:
+        """Return *text* with every secret of this client replaced."""
+        for secret in self._secrets:
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    def _scrub(self, error: MailStatsError) -> None:
+        # A provider may echo a credential back in an error body or message.
+        error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)
+        if isinstance(error, APIError):
+            error.message = self.redact(error.message)
+            if error.body is not None:
+                error.body = self.redact(error.body)
+        elif isinstance(error, DecodeError) and error.excerpt is not None:
+            error.excerpt = self.redact(error.excerpt)

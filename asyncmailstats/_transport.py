@@ -1,0 +1,163 @@
+"""The only module that imports aiohttp.
+
+It opens the ``ClientSession`` inside the running loop, sends one :class:`Request`,
+reads the whole body, always releases the connection, and maps every aiohttp/asyncio
+failure to our errors. ``CancelledError`` passes through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from typing import Final, Protocol
+
+import aiohttp
+import attrs
+
+from ._http import Request, Response
+from .exceptions import DecodeError, RequestTimeoutError, TransportError
+
+_log = logging.getLogger("asyncmailstats")
+
+#: The largest response body accepted by default (64 MiB).
+DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
+_CHUNK: Final = 256 * 1024
+
+
+def _check_timeout(_: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{attribute.name} must be a number or None, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"{attribute.name} must be a finite number > 0, got {value}"
+        raise ValueError(msg)
+
+
+@attrs.frozen
+class Timeout:
+    """Time limits for one attempt (queueing for a slot is not counted).
+
+    Args:
+        total: The whole attempt: connect, send, wait and read the body.
+        connect: Getting a connection (from the pool or a new one).
+    """
+
+    total: float | None = attrs.field(default=30.0, validator=_check_timeout)
+    connect: float | None = attrs.field(default=10.0, validator=_check_timeout)
+
+
+class Transport(Protocol):
+    """Sends one request and returns its complete response."""
+
+    async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
+        """Send *request* to *url* and return the response with its whole body."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release every connection."""
+        ...
+
+
+class AiohttpTransport:
+    """A :class:`Transport` on one shared ``aiohttp.ClientSession``."""
+
+    def __init__(self, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self.max_body_size = max_body_size
+
+    def open(self) -> None:
+        """Create the client session; must run inside the event loop that will use it."""
+        asyncio.get_running_loop()  # fail early outside a loop
+        # Concurrency is bounded per provider by the limiters; the pool must never be
+        # the tighter bound, so it is unlimited here.
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=True,
+            raise_for_status=False,
+            trust_env=False,
+        )
+
+    async def aclose(self) -> None:
+        """Close the client session and its connector."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        cached = self._timeouts.get(timeout)
+        if cached is None:
+            cached = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
+            self._timeouts[timeout] = cached
+        return cached
+
+    async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
+        """Send *request* and return the complete response; see the module docstring."""
+        session = self._session
+        if session is None:
+            msg = "transport is not open"
+            raise RuntimeError(msg)
+        label = request.label
+        started = time.monotonic()
+        try:
+            async with session.request(
+                request.method,
+                url,
+                params=request.params or None,
+                headers=request.headers,
+                data=request.body,
+                timeout=self._client_timeout(timeout),
+                allow_redirects=False,
+            ) as resp:
+                body = await self._read_body(resp, label)
+                headers = {k.lower(): v for k, v in resp.headers.items()}
+                status = resp.status
+        except asyncio.CancelledError:
+            raise
+        except TimeoutError:
+            msg = f"no complete response within the timeout ({timeout.total}s total)"
+            raise RequestTimeoutError(msg, endpoint=label) from None
+        except aiohttp.ClientPayloadError as exc:
+            msg = f"response body was cut short: {exc}"
+            raise TransportError(msg, endpoint=label) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            msg = f"connection failed: {type(exc).__name__}: {exc}"
+            raise TransportError(msg, endpoint=label) from None
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug(
+                "%s -> %d (%d bytes, %.1f ms)",
+                label,
+                status,
+                len(body),
+                (time.monotonic() - started) * 1000,
+            )
+        return Response(status=status, headers=headers, body=body)
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, label: str) -> bytes:
+        limit = self.max_body_size
+        length = resp.content_length
+        if length is not None:
+            if length > limit:
+                raise _too_large(label, limit)
+            body = await resp.read()
+            if len(body) > limit:  # a compressed body can grow past its Content-Length
+                raise _too_large(label, limit)
+            return body
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(label, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _too_large(label: str, limit: int) -> DecodeError:
+    msg = f"response body is larger than the {limit}-byte maximum; refused"
+    return DecodeError(msg, endpoint=label)
