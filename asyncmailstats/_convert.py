@@ -140,18 +140,17 @@ def _structure_open_enum(value: Any, cls: type[E]) -> E:
     return cls(value)
 
 
-def register_renamed(
-    converter: cattrs.Converter, cls: type[T], renames: Mapping[str, str]
-) -> None:
+def register_renamed(converter: cattrs.Converter, cls: type[T], renames: Mapping[str, str]) -> None:
     """Register a structure hook for attrs class *cls* reading field ``f`` from ``renames[f]``.
 
     Fields not named in *renames* keep their own name on the wire.
     """
+    overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in renames.items()}
     hook = make_dict_structure_fn(
         cls,
         converter,
         _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
-        **{name: override(rename=wire) for name, wire in renames.items()},
+        **overrides,
     )
     converter.register_structure_hook(cls, hook)
 

@@ -96,7 +96,7 @@ class FanOut(Generic[I, T]):
         try:
             while True:
                 if self._input_done and self._outstanding == 0:
-                    raise StopAsyncIteration  # noqa: TRY301 - ends iteration, closes below
+                    raise StopAsyncIteration
                 entry = await self._queue.get()
                 if isinstance(entry, _End):
                     self._input_done = True
@@ -226,5 +226,3 @@ def fan_out(
         msg = f"ordered must be a bool, got {type(ordered).__name__}"
         raise TypeError(msg)
     return FanOut(fn, items, concurrency=concurrency, ordered=ordered)
-
-

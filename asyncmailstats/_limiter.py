@@ -13,6 +13,7 @@ import collections
 import math
 import time
 from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -28,7 +29,7 @@ def _check_concurrency(_: object, attribute: attrs.Attribute[int], value: int) -
         raise ValueError(msg)
 
 
-def _check_rate(_: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+def _check_rate(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):

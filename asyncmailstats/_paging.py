@@ -21,7 +21,6 @@ import attrs
 from .exceptions import ResultWindowError
 
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 #: ``fetch(offset, count)`` returns the page's items and the provider's total.
 Fetch = Callable[[int, int], Awaitable[tuple[Sequence[T], int]]]
@@ -42,12 +41,12 @@ class Page(Generic[T]):
     total: int | None
 
 
-class PageSource(Protocol[T_co]):
+class PageSource(Protocol[T]):
     """An async iterator of pages that can be closed early."""
 
-    def __aiter__(self) -> PageSource[T_co]: ...
+    def __aiter__(self) -> PageSource[T]: ...
 
-    async def __anext__(self) -> Page[T_co]: ...  # type: ignore[misc]
+    async def __anext__(self) -> Page[T]: ...
 
     async def aclose(self) -> None: ...
 
@@ -180,9 +179,7 @@ class OffsetPages(Generic[T]):
     def _finish(self) -> None:
         self._done = True
         total, ceiling = self._total, self._ceiling
-        beyond = (
-            not self._shrunk and total is not None and ceiling is not None and total > ceiling
-        )
+        beyond = not self._shrunk and total is not None and ceiling is not None and total > ceiling
         wanted_more = self._limit is None or self._limit > (ceiling or 0)
         if beyond and wanted_more:
             assert total is not None  # noqa: S101

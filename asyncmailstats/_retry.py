@@ -65,7 +65,7 @@ class RetryPolicy:
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:  # noqa: PLR0911
     """Return the delay a ``Retry-After`` header asks for, in seconds, or ``None``.
 
     Accepts delta-seconds (``"3"``, ``"1.5"``) and HTTP dates; a date in the past means 0.

@@ -196,7 +196,7 @@ class Session:
         """Whether the session has been closed."""
         return self._state is _State.CLOSED
 
-    def __del__(self, _warn: object = warnings.warn) -> None:
+    def __del__(self) -> None:
         if getattr(self, "_state", None) is _State.OPEN:
             warnings.warn(  # noqa: B028 - the default level points at the collector
                 f"unclosed {self!r}: use 'async with Session()' or await aclose()",

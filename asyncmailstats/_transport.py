@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 import time
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 import aiohttp
 import attrs
@@ -26,7 +26,7 @@ DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
 _CHUNK: Final = 256 * 1024
 
 
-def _check_timeout(_: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+def _check_timeout(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
