@@ -1,0 +1,63 @@
+"""EmailConsul's wire format: response envelopes and the converters that read them.
+
+EmailConsul names fields in snake_case, so the models need no rename hooks; this module
+adds the ``{"data": [...], "meta": {...}}`` envelopes around them. The production
+converter ignores keys it does not know; the strict one (for tests) refuses them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
+
+import attrs
+
+from asyncmailstats._convert import make_converter as _make_base_converter
+
+if TYPE_CHECKING:
+    import cattrs
+
+T = TypeVar("T")
+
+
+@attrs.frozen(slots=True)
+class Meta:
+    """The paging block of a list response."""
+
+    count: int
+    """How many items the query matches in all."""
+    offset: int | None = None
+    """The offset this page starts at, as the server understood it."""
+    limit: int | None = None
+    """The page size the server applied."""
+
+
+@attrs.frozen(slots=True)
+class PagedBody(Generic[T]):
+    """A list response with paging: ``{"data": [...], "meta": {...}}``."""
+
+    data: tuple[T, ...]
+    """The items of this page."""
+    meta: Meta
+    """Where the page sits in the whole result."""
+
+
+@attrs.frozen(slots=True)
+class SeriesBody(Generic[T]):
+    """A time-series response without paging: ``{"data": [...]}``."""
+
+    data: tuple[T, ...]
+    """Every point of the series."""
+
+
+def make_converter() -> cattrs.Converter:
+    """Return the production converter: unknown keys are ignored."""
+    return _make_base_converter(strict=False)
+
+
+def make_strict_converter() -> cattrs.Converter:
+    """Return a converter that refuses keys the models do not declare (for tests)."""
+    return _make_base_converter(strict=True)
+
+
+#: The converter every EmailConsul response goes through.
+CONVERTER: Final = make_converter()
