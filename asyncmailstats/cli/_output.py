@@ -1,0 +1,168 @@
+"""Records to JSON Lines, JSON or CSV, written atomically to a file or to stdout."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import enum
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Self, TextIO, get_args, get_origin
+
+import attrs
+
+FORMATS: Final = ("jsonl", "json", "csv")
+
+
+def to_plain(value: Any) -> Any:
+    """Turn a model (or anything inside one) into JSON-ready data with snake_case keys."""
+    if attrs.has(type(value)):
+        return {
+            field.name: to_plain(getattr(value, field.name)) for field in attrs.fields(type(value))
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def _is_attrs_type(tp: Any) -> bool:
+    return isinstance(tp, type) and attrs.has(tp)
+
+
+def _attrs_member(tp: Any) -> type | None:
+    """Return the attrs class in ``X`` or ``X | None``, if any."""
+    if _is_attrs_type(tp):
+        return tp  # type: ignore[no-any-return]
+    if get_origin(tp) is not None or type(tp).__name__ == "UnionType":
+        members = [a for a in get_args(tp) if a is not type(None)]
+        if len(members) == 1 and _is_attrs_type(members[0]):
+            return members[0]  # type: ignore[no-any-return]
+    return None
+
+
+def csv_columns(cls: type) -> list[str]:
+    """Return the flattened column names of attrs class *cls* (``client.name`` …)."""
+    columns: list[str] = []
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        nested = _attrs_member(field.type)
+        if nested is not None:
+            columns.extend(f"{field.name}.{sub}" for sub in csv_columns(nested))
+        else:
+            columns.append(field.name)
+    return columns
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not key.endswith(("metadata", "details", "counts")):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list | Mapping):
+            flat[name] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        else:
+            flat[name] = value
+    return flat
+
+
+class RecordWriter:
+    """Writes records in one format to a text stream."""
+
+    def __init__(self, stream: TextIO, fmt: str) -> None:
+        if fmt not in FORMATS:
+            msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
+            raise ValueError(msg)
+        self._stream = stream
+        self._format = fmt
+        self._csv: csv.DictWriter[str] | None = None
+        self._count = 0
+
+    def write(self, record: Any) -> None:
+        """Write one record."""
+        data = to_plain(record)
+        if self._format == "jsonl":
+            self._stream.write(json.dumps(data, ensure_ascii=False) + "\n")
+        elif self._format == "json":
+            self._stream.write("[\n" if self._count == 0 else ",\n")
+            self._stream.write(json.dumps(data, ensure_ascii=False))
+        else:
+            if self._csv is None:
+                columns = csv_columns(type(record)) if attrs.has(type(record)) else list(data)
+                self._csv = csv.DictWriter(
+                    self._stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
+                )
+                self._csv.writeheader()
+            self._csv.writerow(_flatten(data) if isinstance(data, Mapping) else {})
+        self._count += 1
+
+    def finish(self) -> None:
+        """Close the document (JSON needs its closing bracket)."""
+        if self._format == "json":
+            self._stream.write("[]\n" if self._count == 0 else "\n]\n")
+
+
+class AtomicOutput:
+    """A text file that appears under its final name only when complete.
+
+    Data goes to a temporary file in the same folder, renamed over *path* by
+    :meth:`commit`; leaving the ``with`` block without committing (an error, Ctrl-C)
+    deletes it. With ``path=None`` data goes to stdout.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._tmp: Path | None = None
+        self.stream: TextIO = sys.stdout
+
+    def __enter__(self) -> Self:
+        if self.path is not None:
+            folder = self.path.parent
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
+            self._tmp = Path(name)
+            self.stream = io.open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115, UP020
+        return self
+
+    def commit(self) -> None:
+        """Flush and move the finished file to its final name."""
+        if self._tmp is None or self.path is None:
+            self.stream.flush()
+            return
+        self.stream.close()
+        Path(self._tmp).replace(self.path)
+        self._tmp = None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self.stream.close()
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
+            self._tmp = None
+
+
+def iter_rows(record: Any) -> Iterator[Any]:
+    """Yield the row records of a composite result (a day series yields its days)."""
+    for name in ("periods", "days"):
+        rows = getattr(record, name, None)
+        if isinstance(rows, tuple):
+            yield from rows
+            return
+    yield record
