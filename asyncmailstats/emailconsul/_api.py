@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from asyncmailstats._paging import offset_paginator
-
+from .._paging import offset_paginator
 from . import _wire
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from asyncmailstats._client import ProviderClient
-    from asyncmailstats._paging import Paginator
-
+    from .._client import ProviderClient
+    from .._paging import Paginator
     from .models import (
         DeliveryDay,
         LinkGroup,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 import attrs
 
-from asyncmailstats._convert import make_converter as _make_base_converter
+from .._convert import make_converter as _make_base_converter
 
 if TYPE_CHECKING:
     import cattrs

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from asyncmailstats._convert import loads, structure
-from asyncmailstats._http import Request, Response
-from asyncmailstats._retry import parse_retry_after
-from asyncmailstats.exceptions import (
+from .._convert import loads, structure
+from .._http import Request, Response
+from .._retry import parse_retry_after
+from ..exceptions import (
     APIError,
     AuthenticationError,
     DecodeError,
@@ -25,7 +25,6 @@ from asyncmailstats.exceptions import (
     RateLimitError,
     ServerError,
 )
-
 from ._convert import CONVERTER, PagedBody, SeriesBody
 from .models import (
     DeliveryDay,
@@ -224,12 +223,13 @@ def _error_details(body: bytes) -> tuple[str | None, int | None]:
     try:
         data = loads(body)
     except DecodeError:
-        data = None
+        # Plain text; an HTML page from a proxy says nothing useful in one line.
+        if text.startswith("<"):
+            return None, None
+        return text.splitlines()[0][:_MESSAGE_CHARS], None
     if isinstance(data, dict):
         return _message_from(data), _code_from(data)
-    if text.startswith("<"):  # an HTML page from a proxy says nothing useful in one line
-        return None, None
-    return text.splitlines()[0][:_MESSAGE_CHARS], None
+    return None, None
 
 
 def _message_from(data: dict[str, Any]) -> str | None:
@@ -289,7 +289,12 @@ def error_for(response: Response, endpoint: str) -> APIError:
 def _body(response: Response, endpoint: str, cls: type[T], converter: cattrs.Converter) -> T:
     if not 200 <= response.status < 300:
         raise error_for(response, endpoint)
-    return structure(converter, loads(response.body, endpoint=endpoint), cls, endpoint=endpoint)
+    data = loads(response.body, endpoint=endpoint)
+    # cattrs would read any iterable as a sequence (a dict as its keys): insist on a list.
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        msg = 'response is not an object with a "data" list'
+        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+    return structure(converter, data, cls, endpoint=endpoint)
 
 
 def decode_link_stats(
