@@ -1,0 +1,60 @@
+"""cattrs converters between GetResponse results and the models.
+
+GetResponse's wire names are already snake_case, so the models read them as they are;
+what this module adds is the few values whose wire form differs from the model's, such
+as ``"yes"``/``"no"`` flags. Timestamps (``"YYYY-MM-DD HH:MM:SS"``, no offset) are read by
+the shared ISO-8601 hook as naive datetimes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cattrs
+
+from .._convert import make_converter
+from .models import Message, MessageType
+
+
+def _structure_yes_no(value: Any, _: type) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"yes", "no"}:
+        return value.lower() == "yes"
+    msg = f"expected 'yes' or 'no', got {value!r}"
+    raise ValueError(msg)
+
+
+def _structure_message_type(value: Any, _: type) -> MessageType:
+    if not isinstance(value, str):
+        msg = f"expected a message type string, got {type(value).__name__}"
+        raise TypeError(msg)
+    return MessageType(value)
+
+
+def _configure(converter: cattrs.Converter) -> cattrs.Converter:
+    # Registered by class so it takes precedence over the shared ``str`` hook, which
+    # would otherwise match this str subclass first and leave a plain string.
+    converter.register_structure_hook(MessageType, _structure_message_type)
+    message_hook = cattrs.gen.make_dict_structure_fn(
+        Message,
+        converter,
+        _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
+        time_travel=cattrs.gen.override(struct_hook=_structure_yes_no),
+    )
+    converter.register_structure_hook(Message, message_hook)
+    return converter
+
+
+def make_lenient_converter() -> cattrs.Converter:
+    """Return the production converter: unknown keys are ignored."""
+    return _configure(make_converter(strict=False))
+
+
+def make_strict_converter() -> cattrs.Converter:
+    """Return a converter that rejects keys the models do not declare (for tests)."""
+    return _configure(make_converter(strict=True))
+
+
+#: The converter decoding uses unless told otherwise.
+CONVERTER = make_lenient_converter()
