@@ -1,0 +1,304 @@
+"""The public Postmark client: outbound messages, opens, clicks and stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Final, TypeVar, cast
+
+from .._paging import PageSource, Paginator, check_paging
+from . import _wire
+from ._base import check_positive
+from ._events import EventMethods
+from ._stats import StatsMethods
+from ._streams import history_pages, window_pages
+from .models import TrackLinks
+
+if TYPE_CHECKING:
+    from .models import (
+        Click,
+        Open,
+        OutboundMessage,
+        OutboundMessageDetails,
+        StatusFilter,
+    )
+
+T = TypeVar("T")
+
+#: The largest page Postmark serves (and the default page size).
+MAX_PAGE_SIZE: Final = _wire.MAX_PAGE_SIZE
+#: ``count + offset`` may not exceed this on Postmark's list endpoints.
+OFFSET_CEILING: Final = _wire.OFFSET_CEILING
+#: Messages whose opens or clicks are read at once by the history streams by default.
+DEFAULT_HISTORY_CONCURRENCY: Final = 8
+
+
+class PostmarkAPI(EventMethods, StatsMethods):
+    """Read a Postmark server's sent messages, opens, clicks and statistics.
+
+    Get one from :meth:`asyncmailstats.Session.postmark`; constructing it does no I/O.
+    Arguments are checked when a method is called, also for streams (returned without
+    awaiting), so bad input fails before any request is sent.
+
+    Dates: a :class:`datetime.date` is sent as ``YYYY-MM-DD``; an aware
+    :class:`datetime.datetime` is converted to US Eastern time (Postmark reads filters
+    as Eastern time) and sent to the second; a naive datetime is refused as ambiguous.
+    Date bounds are inclusive.
+
+    Args:
+        client: The provider client that sends requests (made by the session).
+        retention_days: The server's message retention: how far back
+            :meth:`outbound_messages` reads when no ``from_date`` is given.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<PostmarkAPI {self._client.base_url}>"
+
+    @property
+    def retention_days(self) -> int:
+        """How many days back ``outbound_messages()`` reads when no ``from_date`` is given."""
+        return self._retention_days
+
+    # ------------------------------------------------------------------ messages
+
+    async def _search(
+        self, filters: _wire.Params, offset: int, count: int
+    ) -> tuple[Sequence[OutboundMessage], int]:
+        request = _wire.messages_request(filters, count=count, offset=offset)
+        return await self._call(request, _wire.decode_messages)
+
+    def outbound_messages(
+        self,
+        *,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        tag: str | None = None,
+        status: StatusFilter | str | None = None,
+        subject: str | None = None,
+        message_stream: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        from_date: dt.date | None = None,
+        to_date: dt.date | None = None,
+        limit: int | None = None,
+        page_size: int | None = None,
+        prefetch: int = 4,
+    ) -> Paginator[OutboundMessage]:
+        """Stream sent messages, newest first, past Postmark's 10 000-result ceiling.
+
+        The date range is read in windows of at most 10 000 messages (found by probing
+        and bisecting the range), newest window first. The upper bound is fixed when this
+        method is called — *to_date*, or the current second — so messages sent during the
+        stream are not included, and none is yielded twice.
+
+        Args:
+            recipient: Only messages to this address (To, Cc or Bcc).
+            from_email: Only messages from this sender address.
+            tag: Only messages with this tag.
+            status: ``queued``, ``sent`` or ``processed`` (a :class:`StatusFilter` or
+                its string).
+            subject: Only messages with this subject.
+            message_stream: Only this stream (Postmark's default: ``outbound``).
+            metadata: One ``{key: value}`` the message's metadata must contain.
+            from_date: Start of the range (a date or an aware datetime); by default
+                ``retention_days`` before now.
+            to_date: End of the range, inclusive; by default now.
+            limit: Yield at most this many messages.
+            page_size: Messages per request, 1 to 500 (the default).
+            prefetch: Pages in flight at once within a window (1 = sequential).
+
+        Returns:
+            A :class:`~asyncmailstats.Paginator` of :class:`OutboundMessage`.
+
+        Raises:
+            TypeError: An argument has the wrong type.
+            ValueError: A datetime is naive, *from_date* is after *to_date*, *status* is
+                unknown, or a paging argument is out of range.
+        """
+        filters = _wire.message_filters(
+            recipient=recipient,
+            from_email=from_email,
+            tag=tag,
+            status=status,
+            subject=subject,
+            message_stream=message_stream,
+            metadata=metadata,
+        )
+        lower, upper = _wire.check_range(from_date, to_date)
+        size = check_paging(limit, page_size, MAX_PAGE_SIZE, prefetch)
+        # Frozen now: messages sent while the stream runs are not part of it.
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        if upper is None:
+            upper = now
+        if lower is None:
+            retained = now - dt.timedelta(days=self._retention_days)
+            lower = min(retained, _wire.start_instant(upper))
+        bounds = (lower, upper)
+        depth = prefetch
+
+        def open_pages(lim: int | None) -> PageSource[OutboundMessage]:
+            pages = window_pages(
+                self._search, filters, *bounds, page_size=size, prefetch=depth, limit=lim
+            )
+            return cast("PageSource[OutboundMessage]", pages)
+
+        return Paginator(open_pages, limit=limit)
+
+    async def message_details(self, message_id: str) -> OutboundMessageDetails:
+        """Return one sent message with its bodies and events.
+
+        Args:
+            message_id: The message's ``MessageID``.
+
+        Raises:
+            NotFoundError: Postmark does not know the message (or no longer keeps it).
+            ValueError: *message_id* is empty.
+            TypeError: *message_id* is not a string.
+        """
+        request = _wire.details_request(message_id)
+        return await self._call(request, _wire.decode_details)
+
+    async def message_dump(self, message_id: str) -> str:
+        """Return the raw source of a sent message (``""`` when no longer available).
+
+        Args:
+            message_id: The message's ``MessageID``.
+
+        Raises:
+            NotFoundError: Postmark does not know the message.
+            ValueError: *message_id* is empty.
+            TypeError: *message_id* is not a string.
+        """
+        request = _wire.dump_request(message_id)
+        return await self._call(request, _wire.decode_dump)
+
+    # ------------------------------------------------------------------ history
+
+    def _history(
+        self,
+        events: Callable[[str], Paginator[T]],
+        tracked: Callable[[OutboundMessage], bool],
+        messages: Paginator[OutboundMessage],
+        concurrency: object,
+        limit: int | None,
+    ) -> Paginator[T]:
+        workers = check_positive("concurrency", concurrency)
+
+        async def fetch_all(message_id: str) -> Sequence[T]:
+            return await events(message_id).to_list()
+
+        def open_pages(_: int | None) -> PageSource[T]:
+            pages = history_pages(aiter(messages), fetch_all, tracked, concurrency=workers)
+            return cast("PageSource[T]", pages)
+
+        return Paginator(open_pages, limit=limit)
+
+    def open_history(
+        self,
+        *,
+        from_date: dt.date | None = None,
+        to_date: dt.date | None = None,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        tag: str | None = None,
+        status: StatusFilter | str | None = None,
+        subject: str | None = None,
+        message_stream: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        concurrency: int = DEFAULT_HISTORY_CONCURRENCY,
+        limit: int | None = None,
+    ) -> Paginator[Open]:
+        """Stream every recorded open of the messages sent in a date range.
+
+        Unlike :meth:`opens`, this has no 10 000-result ceiling: it streams the messages
+        (as :meth:`outbound_messages` does) and reads the opens of each, *concurrency*
+        messages at a time. Messages sent without open tracking are skipped. Every open
+        is yielded once; opens of different messages may interleave.
+
+        Args:
+            from_date: Start of the range of send dates; by default ``retention_days``
+                before now.
+            to_date: End of the range, inclusive; by default now.
+            recipient: Only messages to this address.
+            from_email: Only messages from this sender address.
+            tag: Only messages with this tag.
+            status: ``queued``, ``sent`` or ``processed``.
+            subject: Only messages with this subject.
+            message_stream: Only this stream.
+            metadata: One ``{key: value}`` the message's metadata must contain.
+            concurrency: Messages whose opens are read at once.
+            limit: Yield at most this many opens.
+
+        Returns:
+            A :class:`~asyncmailstats.Paginator` of :class:`Open`.
+
+        Raises:
+            TypeError: An argument has the wrong type.
+            ValueError: An argument is out of range or the dates are inconsistent.
+        """
+        messages = self.outbound_messages(
+            from_date=from_date,
+            to_date=to_date,
+            recipient=recipient,
+            from_email=from_email,
+            tag=tag,
+            status=status,
+            subject=subject,
+            message_stream=message_stream,
+            metadata=metadata,
+        )
+        return self._history(
+            self.message_opens,
+            lambda message: message.track_opens is not False,
+            messages,
+            concurrency,
+            limit,
+        )
+
+    def click_history(
+        self,
+        *,
+        from_date: dt.date | None = None,
+        to_date: dt.date | None = None,
+        recipient: str | None = None,
+        from_email: str | None = None,
+        tag: str | None = None,
+        status: StatusFilter | str | None = None,
+        subject: str | None = None,
+        message_stream: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        concurrency: int = DEFAULT_HISTORY_CONCURRENCY,
+        limit: int | None = None,
+    ) -> Paginator[Click]:
+        """Stream every recorded click of the messages sent in a date range.
+
+        Like :meth:`open_history`, for clicks: messages sent with link tracking off
+        (``TrackLinks`` ``None``) are skipped, and there is no 10 000-result ceiling.
+        Takes the same arguments as :meth:`open_history`.
+
+        Returns:
+            A :class:`~asyncmailstats.Paginator` of :class:`Click`.
+
+        Raises:
+            TypeError: An argument has the wrong type.
+            ValueError: An argument is out of range or the dates are inconsistent.
+        """
+        messages = self.outbound_messages(
+            from_date=from_date,
+            to_date=to_date,
+            recipient=recipient,
+            from_email=from_email,
+            tag=tag,
+            status=status,
+            subject=subject,
+            message_stream=message_stream,
+            metadata=metadata,
+        )
+        return self._history(
+            self.message_clicks,
+            lambda message: message.track_links != TrackLinks.NONE,
+            messages,
+            concurrency,
+            limit,
+        )

@@ -1,0 +1,206 @@
+"""Streams that go past Postmark's offset ceiling: date windows and per-message history.
+
+Postmark pages its searches by offset, and ``count + offset`` may not exceed 10 000.
+:func:`window_pages` reads any number of messages by splitting the date range into
+windows of at most that many results; :func:`history_pages` reads every open or click by
+fanning out over those messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from typing import Final, TypeVar
+
+from .._fanout import FanOut, fan_out
+from .._paging import Page, offset_pages
+from ..exceptions import NotFoundError
+from ._wire import OFFSET_CEILING, Params, date_params, end_instant, start_instant
+from .models import OutboundMessage
+
+T = TypeVar("T")
+
+#: Filters work to the second and both bounds are inclusive, so two windows that share
+#: an edge may both return what happened during that second.
+EDGE: Final = dt.timedelta(seconds=1)
+
+#: Fetch one page of a search: ``(filters with dates, offset, count) -> (items, total)``.
+SearchFetch = Callable[[Params, int, int], Awaitable[tuple[Sequence[OutboundMessage], int]]]
+
+_WINDOW_HINT: Final = (
+    "more than 10000 messages fall within one second; narrow the search with filters"
+)
+
+
+def split_point(lower: dt.date, upper: dt.date) -> dt.datetime | None:
+    """Return a whole second strictly inside ``[lower, upper]``, or ``None`` if too narrow.
+
+    Bounds are what a filter covers: a date bound covers its whole Eastern day.
+    """
+    start = start_instant(lower)
+    end = end_instant(upper)
+    span = end - start
+    if span < 2 * EDGE:
+        return None
+    middle = start + span / 2
+    middle = middle.astimezone(dt.UTC).replace(microsecond=0)
+    if not start < middle < end:  # pragma: no cover - guaranteed by the span check
+        return None
+    return middle
+
+
+async def _next_window(
+    fetch: SearchFetch, filters: Params, pending: list[tuple[dt.date, dt.date]]
+) -> tuple[dt.date, Params, int] | None:
+    """Pop windows, bisecting those over the ceiling, until one can be paged through.
+
+    Returns the window's lower bound, its filters and its total, or ``None`` when no
+    window is left. A window too narrow to split is returned whatever its total: paging
+    it then stops at the ceiling with :class:`~asyncmailstats.ResultWindowError`.
+    """
+    while pending:
+        low, high = pending.pop()
+        window = filters + date_params(low, high)
+        _, total = await fetch(window, 0, 1)
+        middle = split_point(low, high) if total > OFFSET_CEILING else None
+        if middle is None:
+            return low, window, total
+        pending.append((low, middle))
+        pending.append((middle, high))  # popped first: newest first
+    return None
+
+
+class _EdgeFilter:
+    """Drops from a window what the newer window already yielded from their shared second."""
+
+    __slots__ = ("_at_edge", "_edge_end", "_seen")
+
+    def __init__(self) -> None:
+        self._seen: frozenset[str] = frozenset()
+        self._at_edge: set[str] = set()
+        self._edge_end: dt.datetime | None = None
+
+    @property
+    def carried(self) -> int:
+        """How many messages of the newer window the current one may repeat."""
+        return len(self._seen)
+
+    def start(self, low: dt.date) -> None:
+        """Begin the next (older) window, whose lower bound is *low*."""
+        self._seen = frozenset(self._at_edge)
+        self._at_edge = set()
+        self._edge_end = start_instant(low) + EDGE
+
+    def fresh(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
+        """Return the messages not yielded before, remembering those at the lower edge."""
+        assert self._edge_end is not None  # noqa: S101 - start() comes first
+        fresh = []
+        for message in messages:
+            if message.message_id in self._seen:
+                continue
+            if message.received_at < self._edge_end:
+                self._at_edge.add(message.message_id)
+            fresh.append(message)
+        return fresh
+
+
+async def window_pages(
+    fetch: SearchFetch,
+    filters: Params,
+    lower: dt.date,
+    upper: dt.date,
+    *,
+    page_size: int,
+    prefetch: int,
+    limit: int | None,
+) -> AsyncGenerator[Page[OutboundMessage], None]:
+    """Yield every message of ``[lower, upper]``, newest first, in windows under the ceiling.
+
+    A window is probed with ``count=1`` to learn its total; a window over the ceiling is
+    bisected in time and its newer half read first. Neighbouring windows share their edge
+    second, so nothing falling within it can be missed; the messages of that second seen
+    in the newer window are remembered (only those) and skipped in the older one.
+
+    Args:
+        fetch: Fetches one page of the search.
+        filters: The search filters, without dates.
+        lower: The lower bound (a date or an aware datetime).
+        upper: The upper bound, fixed for the whole stream.
+        page_size: Messages per request.
+        prefetch: Pages in flight at once within a window.
+        limit: Stop after about this many messages (the caller cuts exactly).
+    """
+    pending: list[tuple[dt.date, dt.date]] = [(lower, upper)]
+    edges = _EdgeFilter()
+    yielded = 0
+    while limit is None or yielded < limit:
+        found = await _next_window(fetch, filters, pending)
+        if found is None:
+            return
+        low, window, total = found
+        edges.start(low)
+        if total == 0:
+            continue
+
+        async def fetch_window(
+            offset: int, count: int, window: Params = window
+        ) -> tuple[Sequence[OutboundMessage], int]:
+            return await fetch(window, offset, count)
+
+        pages = offset_pages(
+            fetch_window,
+            page_size=page_size,
+            prefetch=prefetch,
+            limit=None if limit is None else limit - yielded + edges.carried,
+            ceiling=OFFSET_CEILING,
+            narrow_hint=_WINDOW_HINT,
+        )
+        try:
+            async for page in pages:
+                fresh = edges.fresh(page.items)
+                if fresh:
+                    yield Page(tuple(fresh), yielded, None)
+                    yielded += len(fresh)
+        finally:
+            await pages.aclose()
+
+
+async def history_pages(
+    messages: AsyncIterator[OutboundMessage],
+    fetch_all: Callable[[str], Awaitable[Sequence[T]]],
+    tracked: Callable[[OutboundMessage], bool],
+    *,
+    concurrency: int,
+) -> AsyncGenerator[Page[T], None]:
+    """Yield the events (opens or clicks) of every message, fetched concurrently.
+
+    Messages for which ``tracked`` is false are skipped without a request. Postmark
+    answers "message not found" (ErrorCode 701) for the events of a message the search
+    has just returned when that message has none, so that answer counts as no events.
+    Any other error ends the stream and propagates; leaving early cancels the requests
+    in flight.
+    """
+
+    async def events_of(message: OutboundMessage) -> Sequence[T]:
+        if not tracked(message):
+            return ()
+        try:
+            return await fetch_all(message.message_id)
+        except NotFoundError:
+            return ()
+
+    offset = 0
+    outcomes: FanOut[OutboundMessage, Sequence[T]] = fan_out(
+        events_of, messages, concurrency=concurrency
+    )
+    try:
+        async with outcomes:
+            async for outcome in outcomes:
+                events = outcome.unwrap()
+                if events:
+                    yield Page(tuple(events), offset, None)
+                    offset += len(events)
+    finally:
+        aclose = getattr(messages, "aclose", None)
+        if aclose is not None:
+            await aclose()

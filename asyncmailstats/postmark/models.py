@@ -1,0 +1,608 @@
+"""Postmark's outbound messages, opens, clicks and stats as immutable objects.
+
+Every field is the snake_case of its wire name (``MessageID`` → ``message_id``, ``From``
+→ ``from_``). Fields the live API has been seen to leave out are optional; stats counters
+default to 0 because Postmark omits days without data and zero keys within a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+
+import attrs
+
+from .._convert import OpenStrEnum
+
+__all__ = [
+    "BounceCounts",
+    "BounceDay",
+    "ClickCounts",
+    "ClickDay",
+    "ClickLocation",
+    "ClickLocationCounts",
+    "ClickLocationDay",
+    "ClickPlatformCounts",
+    "ClickPlatformDay",
+    "ClientInfo",
+    "DynamicCounts",
+    "DynamicDay",
+    "EventType",
+    "Geo",
+    "MessageEvent",
+    "MessageStatus",
+    "OSInfo",
+    "Open",
+    "OpenCounts",
+    "OpenDay",
+    "OpenPlatformCounts",
+    "OpenPlatformDay",
+    "OutboundMessage",
+    "OutboundMessageDetails",
+    "OutboundOverview",
+    "Platform",
+    "PostmarkErrorCode",
+    "Recipient",
+    "SentCounts",
+    "SentDay",
+    "SpamComplaintCounts",
+    "SpamComplaintDay",
+    "StatusFilter",
+    "TrackLinks",
+    "TrackedCounts",
+    "TrackedDay",
+]
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class MessageStatus(OpenStrEnum):
+    """The delivery status of an outbound message (unknown values are kept)."""
+
+    SENT = "Sent"
+    PROCESSED = "Processed"
+    QUEUED = "Queued"
+
+
+class StatusFilter(enum.StrEnum):
+    """The values the ``status`` filter of :meth:`PostmarkAPI.outbound_messages` accepts."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    PROCESSED = "processed"
+
+
+class Platform(OpenStrEnum):
+    """The kind of device an open or click came from (unknown values are kept)."""
+
+    WEBMAIL = "WebMail"
+    DESKTOP = "Desktop"
+    MOBILE = "Mobile"
+    UNKNOWN = "Unknown"
+
+
+class TrackLinks(OpenStrEnum):
+    """Which parts of a message had link tracking (unknown values are kept)."""
+
+    NONE = "None"
+    HTML_AND_TEXT = "HtmlAndText"
+    HTML_ONLY = "HtmlOnly"
+    TEXT_ONLY = "TextOnly"
+
+
+class ClickLocation(OpenStrEnum):
+    """Which part of a message a clicked link was in (unknown values are kept)."""
+
+    HTML = "HTML"
+    TEXT = "Text"
+
+
+class EventType(OpenStrEnum):
+    """The kind of a message event in the details of a message (unknown values are kept)."""
+
+    DELIVERED = "Delivered"
+    TRANSIENT = "Transient"
+    OPENED = "Opened"
+    BOUNCED = "Bounced"
+    SUBSCRIPTION_CHANGED = "SubscriptionChanged"
+    LINK_CLICKED = "LinkClicked"
+
+
+class PostmarkErrorCode(enum.IntEnum):
+    """Postmark's ``ErrorCode`` values that concern the endpoints of this library."""
+
+    SUCCESS = 0
+    INVALID_API_TOKEN = 10
+    MAINTENANCE = 100
+    MESSAGES_QUERY_EXCEPTION = 700
+    MESSAGE_NOT_FOUND = 701
+    STATS_NOT_ENTITLED = 614
+    STATS_QUERY_EXCEPTION = 900
+    MESSAGE_STREAM_NOT_FOUND = 1226
+    STATS_FROM_DATE_TOO_OLD = 1500
+    STATS_FROM_DATE_AFTER_TO_DATE = 1502
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@attrs.frozen(kw_only=True)
+class Recipient:
+    """One addressee of a message (To, Cc or Bcc)."""
+
+    email: str
+    """The e-mail address."""
+    name: str | None = None
+    """The display name; ``""`` or ``None`` when the message gave none."""
+
+
+@attrs.frozen(kw_only=True)
+class OutboundMessage:
+    """One sent message as the outbound message search returns it."""
+
+    message_id: str
+    """Postmark's identifier of the message (a UUID)."""
+    received_at: dt.datetime
+    """When Postmark accepted the message (aware, Eastern offset)."""
+    status: MessageStatus
+    """Delivery status: ``Sent``, ``Processed`` or ``Queued``."""
+    from_: str = ""
+    """The sender, e.g. ``"Name <a@example.com>"``."""
+    subject: str = ""
+    """The subject line."""
+    to: tuple[Recipient, ...] = ()
+    """The To addressees."""
+    cc: tuple[Recipient, ...] = ()
+    """The Cc addressees."""
+    bcc: tuple[Recipient, ...] = ()
+    """The Bcc addressees."""
+    recipients: tuple[str, ...] = ()
+    """Every recipient address (To, Cc and Bcc)."""
+    attachments: tuple[str, ...] = ()
+    """File names of the attachments (an attachment given as an object gives its ``Name``)."""
+    tag: str | None = None
+    """The message's tag, if it has one."""
+    message_stream: str | None = None
+    """The message stream it was sent through (absent from older replies)."""
+    track_opens: bool | None = None
+    """Whether open tracking was on; ``None`` when the reply did not say."""
+    track_links: TrackLinks | None = None
+    """Which parts had link tracking; ``None`` when the reply did not say."""
+    metadata: Mapping[str, str] | None = None
+    """Custom metadata attached when sending, if any was returned."""
+    sandboxed: bool | None = None
+    """Whether the message was sent from a sandbox server (absent from older replies)."""
+
+
+@attrs.frozen(kw_only=True)
+class MessageEvent:
+    """One thing that happened to a message: delivered, bounced, opened or clicked."""
+
+    recipient: str
+    """The address the event concerns."""
+    type: EventType
+    """What happened."""
+    received_at: dt.datetime
+    """When it happened."""
+    details: Mapping[str, str] = attrs.field(factory=dict)
+    """Type-specific details (``Summary``, ``BounceID``, ``Link``, …), every value a string.
+
+    Keys are kept as Postmark sends them because they differ per event type; numbers and
+    booleans are given as strings (``BounceID`` is sometimes a number on the wire).
+    """
+
+
+@attrs.frozen(kw_only=True)
+class OutboundMessageDetails(OutboundMessage):
+    """One sent message with its bodies and its events."""
+
+    text_body: str | None = None
+    """The plain-text body, if the message had one."""
+    html_body: str | None = None
+    """The HTML body, if the message had one."""
+    body: str | None = None
+    """The raw SMTP source, when Postmark still has it."""
+    message_events: tuple[MessageEvent, ...] = ()
+    """Delivery, bounce, open, click and subscription events, oldest first."""
+
+
+# --------------------------------------------------------------------------- opens, clicks
+
+
+@attrs.frozen(kw_only=True)
+class ClientInfo:
+    """The e-mail client or browser an open or click came from."""
+
+    name: str | None = None
+    """Full name with version, e.g. ``"Chrome 120.0"``."""
+    company: str | None = None
+    """The maker, e.g. ``"Google"``."""
+    family: str | None = None
+    """The family, e.g. ``"Chrome"``."""
+
+
+@attrs.frozen(kw_only=True)
+class OSInfo:
+    """The operating system an open or click came from."""
+
+    name: str | None = None
+    """Full name with version, e.g. ``"OS X 10.9 Mavericks"``."""
+    company: str | None = None
+    """The maker, e.g. ``"Microsoft Corporation"``."""
+    family: str | None = None
+    """The family, e.g. ``"Windows"``."""
+
+
+@attrs.frozen(kw_only=True)
+class Geo:
+    """Where an open or click came from; every field may be missing (``Geo: {}``)."""
+
+    country_iso_code: str | None = None
+    """ISO 3166 country code, e.g. ``"US"``."""
+    country: str | None = None
+    """Country name."""
+    region_iso_code: str | None = None
+    """Region code, e.g. ``"CA"``."""
+    region: str | None = None
+    """Region name."""
+    city: str | None = None
+    """City name."""
+    zip: str | None = None
+    """Postal code."""
+    coords: str | None = None
+    """``"latitude,longitude"``."""
+    ip: str | None = None
+    """The IP address the request came from."""
+
+
+@attrs.frozen(kw_only=True)
+class Open:
+    """One recorded open of a message by one recipient."""
+
+    message_id: str
+    """The message that was opened."""
+    received_at: dt.datetime
+    """When the open was recorded."""
+    recipient: str
+    """Who opened it."""
+    record_type: str | None = None
+    """``"Open"`` (absent from older replies)."""
+    message_stream: str | None = None
+    """The message's stream (absent from older replies)."""
+    tag: str | None = None
+    """The message's tag, if any."""
+    first_open: bool | None = None
+    """Whether this was the recipient's first open, when the reply says."""
+    read_seconds: int | None = None
+    """How long the message was read, in seconds, when known."""
+    platform: Platform | None = None
+    """Device kind."""
+    user_agent: str | None = None
+    """The raw User-Agent header."""
+    client: ClientInfo | None = None
+    """The e-mail client."""
+    os: OSInfo | None = None
+    """The operating system."""
+    geo: Geo | None = None
+    """Location details."""
+
+
+@attrs.frozen(kw_only=True)
+class Click:
+    """One recorded click on a tracked link by one recipient."""
+
+    message_id: str
+    """The message the link was in."""
+    received_at: dt.datetime
+    """When the click was recorded."""
+    recipient: str
+    """Who clicked."""
+    original_link: str
+    """The link's target as it was in the message."""
+    click_location: ClickLocation | None = None
+    """Whether the link was in the HTML or the text part."""
+    record_type: str | None = None
+    """``"Click"`` (absent from older replies)."""
+    message_stream: str | None = None
+    """The message's stream."""
+    tag: str | None = None
+    """The message's tag, if any."""
+    platform: Platform | None = None
+    """Device kind."""
+    user_agent: str | None = None
+    """The raw User-Agent header."""
+    client: ClientInfo | None = None
+    """The browser."""
+    os: OSInfo | None = None
+    """The operating system."""
+    geo: Geo | None = None
+    """Location details."""
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@attrs.frozen(kw_only=True)
+class OutboundOverview:
+    """Totals of ``GET /stats/outbound``; every counter defaults to 0."""
+
+    sent: int = 0
+    """Messages sent (counted per recipient)."""
+    bounced: int = 0
+    """Bounces."""
+    smtp_api_errors: int = 0
+    """Messages refused at the SMTP API."""
+    bounce_rate: float = 0.0
+    """Bounces per sent message, as a percentage."""
+    spam_complaints: int = 0
+    """Spam complaints."""
+    spam_complaints_rate: float = 0.0
+    """Spam complaints per sent message, as a percentage."""
+    opens: int = 0
+    """Opens in all."""
+    unique_opens: int = 0
+    """Messages opened at least once."""
+    tracked: int = 0
+    """Messages sent with any tracking."""
+    with_link_tracking: int = 0
+    """Messages sent with link tracking."""
+    with_open_tracking: int = 0
+    """Messages sent with open tracking."""
+    total_tracked_links_sent: int = 0
+    """Tracked links in all sent messages."""
+    unique_links_clicked: int = 0
+    """Distinct links clicked."""
+    total_clicks: int = 0
+    """Clicks in all."""
+    with_client_recorded: int = 0
+    """Opens whose e-mail client was recognised."""
+    with_platform_recorded: int = 0
+    """Opens whose platform was recognised."""
+    with_read_time_recorded: int = 0
+    """Opens whose read time was recorded."""
+
+
+@attrs.frozen(kw_only=True)
+class SentDay:
+    """Messages sent on one day."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    sent: int = 0
+    """Messages sent."""
+
+
+@attrs.frozen(kw_only=True)
+class SentCounts:
+    """Messages sent per day (``GET /stats/outbound/sends``)."""
+
+    days: tuple[SentDay, ...] = ()
+    """Days with data, oldest first; days without any are left out."""
+    sent: int = 0
+    """Total over the range."""
+
+
+@attrs.frozen(kw_only=True)
+class BounceDay:
+    """Bounces of one day by kind."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    hard_bounce: int = 0
+    """Hard bounces."""
+    soft_bounce: int = 0
+    """Soft bounces."""
+    smtp_api_error: int = 0
+    """SMTP API errors."""
+    transient: int = 0
+    """Transient failures."""
+
+
+@attrs.frozen(kw_only=True)
+class BounceCounts:
+    """Bounces per day by kind (``GET /stats/outbound/bounces``)."""
+
+    days: tuple[BounceDay, ...] = ()
+    """Days with data, oldest first."""
+    hard_bounce: int = 0
+    """Total hard bounces."""
+    soft_bounce: int = 0
+    """Total soft bounces."""
+    smtp_api_error: int = 0
+    """Total SMTP API errors."""
+    transient: int = 0
+    """Total transient failures."""
+
+
+@attrs.frozen(kw_only=True)
+class SpamComplaintDay:
+    """Spam complaints of one day."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    spam_complaint: int = 0
+    """Complaints."""
+
+
+@attrs.frozen(kw_only=True)
+class SpamComplaintCounts:
+    """Spam complaints per day (``GET /stats/outbound/spam``)."""
+
+    days: tuple[SpamComplaintDay, ...] = ()
+    """Days with data, oldest first."""
+    spam_complaint: int = 0
+    """Total complaints."""
+
+
+@attrs.frozen(kw_only=True)
+class TrackedDay:
+    """Tracked messages sent on one day."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    tracked: int = 0
+    """Messages sent with tracking."""
+
+
+@attrs.frozen(kw_only=True)
+class TrackedCounts:
+    """Tracked messages sent per day (``GET /stats/outbound/tracked``)."""
+
+    days: tuple[TrackedDay, ...] = ()
+    """Days with data, oldest first."""
+    tracked: int = 0
+    """Total tracked messages."""
+
+
+@attrs.frozen(kw_only=True)
+class OpenDay:
+    """Opens of one day."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    opens: int = 0
+    """Opens in all."""
+    unique: int = 0
+    """Messages opened at least once."""
+
+
+@attrs.frozen(kw_only=True)
+class OpenCounts:
+    """Opens per day (``GET /stats/outbound/opens``)."""
+
+    days: tuple[OpenDay, ...] = ()
+    """Days with data, oldest first."""
+    opens: int = 0
+    """Total opens."""
+    unique: int = 0
+    """Total unique opens."""
+
+
+@attrs.frozen(kw_only=True)
+class OpenPlatformDay:
+    """Opens of one day by platform."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    desktop: int = 0
+    """Opens from desktop clients."""
+    web_mail: int = 0
+    """Opens from web mail."""
+    mobile: int = 0
+    """Opens from mobile devices."""
+    unknown: int = 0
+    """Opens from an unrecognised platform."""
+
+
+@attrs.frozen(kw_only=True)
+class OpenPlatformCounts:
+    """Opens per day by platform (``GET /stats/outbound/opens/platforms``)."""
+
+    days: tuple[OpenPlatformDay, ...] = ()
+    """Days with data, oldest first."""
+    desktop: int = 0
+    """Total desktop opens."""
+    web_mail: int = 0
+    """Total web-mail opens."""
+    mobile: int = 0
+    """Total mobile opens."""
+    unknown: int = 0
+    """Total opens from an unrecognised platform."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickDay:
+    """Clicks of one day."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    clicks: int = 0
+    """Clicks in all."""
+    unique: int = 0
+    """Unique clicks."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickCounts:
+    """Clicks per day (``GET /stats/outbound/clicks``)."""
+
+    days: tuple[ClickDay, ...] = ()
+    """Days with data, oldest first."""
+    clicks: int = 0
+    """Total clicks."""
+    unique: int = 0
+    """Total unique clicks."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickPlatformDay:
+    """Clicks of one day by platform."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    desktop: int = 0
+    """Clicks from desktop browsers."""
+    mobile: int = 0
+    """Clicks from mobile devices."""
+    unknown: int = 0
+    """Clicks from an unrecognised platform."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickPlatformCounts:
+    """Clicks per day by platform (``GET /stats/outbound/clicks/platforms``)."""
+
+    days: tuple[ClickPlatformDay, ...] = ()
+    """Days with data, oldest first."""
+    desktop: int = 0
+    """Total desktop clicks."""
+    mobile: int = 0
+    """Total mobile clicks."""
+    unknown: int = 0
+    """Total clicks from an unrecognised platform."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickLocationDay:
+    """Clicks of one day by the part of the message the link was in."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    html: int = 0
+    """Clicks on links in the HTML part."""
+    text: int = 0
+    """Clicks on links in the text part."""
+
+
+@attrs.frozen(kw_only=True)
+class ClickLocationCounts:
+    """Clicks per day by location (``GET /stats/outbound/clicks/location``)."""
+
+    days: tuple[ClickLocationDay, ...] = ()
+    """Days with data, oldest first."""
+    html: int = 0
+    """Total clicks in the HTML part."""
+    text: int = 0
+    """Total clicks in the text part."""
+
+
+@attrs.frozen(kw_only=True)
+class DynamicDay:
+    """One day of a series whose keys are data: client names, read times, browsers."""
+
+    date: dt.date
+    """The day (Eastern time)."""
+    counts: Mapping[str, int] = attrs.field(factory=dict)
+    """Count per key as Postmark names it (``"Gmail"``, ``"20s+"``, ``"Safari"``)."""
+
+
+@attrs.frozen(kw_only=True)
+class DynamicCounts:
+    """A day series with data-dependent keys (e-mail clients, read times, browsers)."""
+
+    days: tuple[DynamicDay, ...] = ()
+    """Days with data, oldest first."""
+    totals: Mapping[str, int] = attrs.field(factory=dict)
+    """Count per key over the whole range."""
