@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from asyncmailstats import AuthenticationError, InvalidRequestError, Session
+from asyncmailstats import AuthenticationError, InvalidRequestError, RetryPolicy, Session
 from asyncmailstats.emailconsul import (
     DeliveryDay,
     EmailConsulAPI,
@@ -19,7 +19,7 @@ from asyncmailstats.emailconsul import (
     LinkTimeseriesPoint,
     PixelTimeseriesPoint,
 )
-from asyncmailstats.testing import FakeEmailConsul
+from asyncmailstats.testing import FakeEmailConsul, FaultPlan, instant_retries
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 EVERYTHING = {"period_from": NOW - timedelta(days=40), "period_to": NOW}
@@ -317,3 +317,41 @@ async def test_server_side_rejection_is_an_invalid_request(ec: EmailConsulAPI) -
         await ec.link_stats(**EVERYTHING, group="country", sort="-city").to_list()
     assert info.value.status == 400
     assert "city" in info.value.message
+
+
+# -- misbehaving server --------------------------------------------------------------------
+
+
+async def test_streams_stay_exact_under_retried_faults() -> None:
+    """With 429s, 5xx, resets and cut bodies injected, every row still arrives exactly once."""
+    faults = FaultPlan(
+        rate_limit=0.08,
+        rate_limit_no_header=0.04,
+        server_error=0.04,
+        bad_gateway=0.04,
+        unavailable=0.04,
+        reset=0.04,
+        truncate=0.04,
+        seed=11,
+    )
+    retry = RetryPolicy(max_attempts=12)
+    with instant_retries():
+        async with (
+            FakeEmailConsul(
+                link_logs=2500, pixel_logs=500, deliveries=1500, seed=5, now=NOW, faults=faults
+            ) as fake,
+            Session(retry=retry) as session,
+        ):
+            ec = session.emailconsul(api_key=fake.api_key, base_url=fake.url)
+            rows = await ec.link_stats(
+                **EVERYTHING, group="subscriber_id", page_size=50, prefetch=8
+            ).to_list()
+            days = await ec.delivery_timeseries(**EVERYTHING, page_size=3, prefetch=4).to_list()
+            opens = await ec.pixel_timeseries(**EVERYTHING)
+
+    assert sum(fake.faults_injected.values()) >= 10  # the faults really happened
+    assert rows == expected_stats(
+        fake.link_logs, LinkGroup.SUBSCRIBER_ID, lambda r: r.count, reverse=True
+    )
+    assert days == expected_days(fake.deliveries)
+    assert opens == expected_series(fake.pixel_logs, (), PixelTimeseriesPoint)
