@@ -1,0 +1,93 @@
+"""The GetResponse models: time ranges, stats totals, immutability."""
+
+# GetResponse timestamps carry no offset: the models hold naive datetimes on purpose.
+# ruff: noqa: DTZ001
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asyncmailstats.getresponse import (
+    Grouping,
+    Link,
+    Message,
+    MessageStatsSeries,
+    PeriodStats,
+    StatsTotals,
+    TimeRange,
+)
+from asyncmailstats.getresponse.models import COUNTER_NAMES
+
+D1, D2 = date(2024, 1, 1), date(2024, 1, 31)
+
+
+def test_time_range_accepts_bounds_or_a_single_day() -> None:
+    """from_/to (either or both, equal allowed) or at alone make a valid range."""
+    assert TimeRange(from_=D1, to=D2).to == D2
+    assert TimeRange(from_=D1, to=D1).from_ == D1
+    assert TimeRange(to=D2).from_ is None
+    assert TimeRange(at=D1).at == D1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({}, ValueError, "needs"),
+        ({"at": D1, "from_": D1}, ValueError, "either"),
+        ({"at": D1, "to": D2}, ValueError, "either"),
+        ({"from_": D2, "to": D1}, ValueError, "after"),
+        ({"from_": datetime(2024, 1, 1, 9)}, TypeError, "datetime|date"),
+        ({"at": "2024-01-01"}, TypeError, "date"),
+    ],
+)
+def test_time_range_refuses_impossible_ranges(
+    kwargs: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    """No bound, at with another bound, from_ after to, datetimes and strings are refused."""
+    with pytest.raises(error, match=match):
+        TimeRange(**kwargs)
+
+
+def test_models_are_frozen_and_slotted() -> None:
+    """Every model is immutable and has no __dict__."""
+    for cls in (TimeRange, StatsTotals, PeriodStats, MessageStatsSeries, Message, Link):
+        assert attrs.has(cls)
+        assert "__slots__" in vars(cls)
+    link = Link(id="L", message="m", name="n", url="u")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        link.clicks = 3  # type: ignore[misc]
+
+
+def test_period_stats_has_every_counter_with_default_zero() -> None:
+    """PeriodStats and StatsTotals both carry the 19 counters, defaulting to 0."""
+    period = PeriodStats(period="2024", start=datetime(2024, 1, 1))
+    assert all(getattr(period, name) == 0 for name in COUNTER_NAMES)
+    assert [f.name for f in attrs.fields(PeriodStats)][2:] == list(COUNTER_NAMES)
+
+
+counters = st.fixed_dictionaries(
+    {name: st.integers(min_value=0, max_value=10**6) for name in COUNTER_NAMES}
+)
+
+
+@given(st.lists(counters, max_size=12))
+def test_totals_sum_every_counter_over_the_periods(rows: list[dict[str, int]]) -> None:
+    """totals() is the per-counter sum of all periods."""
+    periods = tuple(
+        PeriodStats(period=f"{2000 + i}", start=datetime(2000 + i, 1, 1), **row)
+        for i, row in enumerate(rows)
+    )
+    totals = MessageStatsSeries(message_id="m", grouping=Grouping.YEARLY, periods=periods).totals()
+    for name in COUNTER_NAMES:
+        assert getattr(totals, name) == sum(row[name] for row in rows)
+
+
+def test_grouping_values_are_the_api_names() -> None:
+    """The four groupings are the API's lowercase names."""
+    assert [g.value for g in Grouping] == ["hourly", "daily", "monthly", "yearly"]
