@@ -17,14 +17,15 @@ from typing import Any, Final, TypeVar
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from .._convert import OpenStrEnum, parse_date
 from .._convert import make_converter as _make_base_converter
-from .._convert import parse_date
 from .models import (
     BounceCounts,
     BounceDay,
     Click,
     ClickCounts,
     ClickDay,
+    ClickLocation,
     ClickLocationCounts,
     ClickLocationDay,
     ClickPlatformCounts,
@@ -32,8 +33,10 @@ from .models import (
     ClientInfo,
     DynamicCounts,
     DynamicDay,
+    EventType,
     Geo,
     MessageEvent,
+    MessageStatus,
     Open,
     OpenCounts,
     OpenDay,
@@ -43,6 +46,7 @@ from .models import (
     OutboundMessage,
     OutboundMessageDetails,
     OutboundOverview,
+    Platform,
     Recipient,
     SentCounts,
     SentDay,
@@ -50,6 +54,7 @@ from .models import (
     SpamComplaintDay,
     TrackedCounts,
     TrackedDay,
+    TrackLinks,
 )
 
 T = TypeVar("T")
@@ -198,6 +203,22 @@ _SERIES: Final[tuple[tuple[type, type, Mapping[str, str]], ...]] = (
 )
 
 
+#: Enums that keep unknown values. Each gets a hook of its own: a hook registered for a
+#: class takes precedence over the ``str`` hook, which would otherwise claim them (they
+#: are ``str`` subclasses) and return plain strings.
+_OPEN_ENUMS: Final = (MessageStatus, TrackLinks, Platform, ClickLocation, EventType)
+
+
+def _open_enum_hook(cls: type[OpenStrEnum]) -> _Hook:
+    def structure_enum(value: Any, _: Any) -> OpenStrEnum:
+        if not isinstance(value, str):
+            msg = f"expected a string for {cls.__name__}, got {type(value).__name__}"
+            raise TypeError(msg)
+        return cls(value)
+
+    return structure_enum
+
+
 def _is_optional(t: Any) -> bool:
     if typing.get_origin(t) not in (typing.Union, types.UnionType):
         return False
@@ -330,6 +351,8 @@ def _register(
 def _configure(converter: cattrs.Converter) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
     converter.register_structure_hook_func(lambda t: t == Mapping[str, str], _structure_str_map)
+    for enum_cls in _OPEN_ENUMS:
+        converter.register_structure_hook(enum_cls, _open_enum_hook(enum_cls))
     for cls, renames in _RENAMES:
         field_hooks: dict[str, _Hook] = {}
         if cls in (OutboundMessage, OutboundMessageDetails):
