@@ -32,6 +32,8 @@ OFFSET_CEILING: Final = _wire.OFFSET_CEILING
 #: Messages whose opens or clicks are read at once by the history streams by default.
 DEFAULT_HISTORY_CONCURRENCY: Final = 8
 
+_ONE_SECOND: Final = dt.timedelta(seconds=1)
+
 
 class PostmarkAPI(EventMethods, StatsMethods):
     """Read a Postmark server's sent messages, opens, clicks and statistics.
@@ -89,8 +91,8 @@ class PostmarkAPI(EventMethods, StatsMethods):
 
         The date range is read in windows of at most 10 000 messages (found by probing
         and bisecting the range), newest window first. The upper bound is fixed when this
-        method is called — *to_date*, or the current second — so messages sent during the
-        stream are not included, and none is yielded twice.
+        method is called — *to_date*, or else the second before the call — so messages
+        sent while the stream runs are not part of it, and none is yielded twice.
 
         Args:
             recipient: Only messages to this address (To, Cc or Bcc).
@@ -103,7 +105,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             metadata: One ``{key: value}`` the message's metadata must contain.
             from_date: Start of the range (a date or an aware datetime); by default
                 ``retention_days`` before now.
-            to_date: End of the range, inclusive; by default now.
+            to_date: End of the range, inclusive; by default the second before the call.
             limit: Yield at most this many messages.
             page_size: Messages per request, 1 to 500 (the default).
             prefetch: Pages in flight at once within a window (1 = sequential).
@@ -127,8 +129,10 @@ class PostmarkAPI(EventMethods, StatsMethods):
         )
         lower, upper = _wire.check_range(from_date, to_date)
         size = check_paging(limit, page_size, MAX_PAGE_SIZE, prefetch)
-        # Frozen now: messages sent while the stream runs are not part of it.
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        # The upper bound is frozen now. Postmark may read "todate=HH:MM:SS" as the whole
+        # second, so the current second is left out: a message arriving while the stream
+        # runs would shift the offsets of the newest window.
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - _ONE_SECOND
         if upper is None:
             upper = now
         if lower is None:
@@ -219,7 +223,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
         Args:
             from_date: Start of the range of send dates; by default ``retention_days``
                 before now.
-            to_date: End of the range, inclusive; by default now.
+            to_date: End of the range, inclusive; by default the second before the call.
             recipient: Only messages to this address.
             from_email: Only messages from this sender address.
             tag: Only messages with this tag.

@@ -33,10 +33,9 @@ class APIBase:
         self._client = client
         self._retention_days = check_positive("retention_days", retention_days)
 
-    async def _call(
-        self, request: Request, decode: Callable[..., T], *args: Any, **kwargs: Any
-    ) -> T:
+    async def _call(self, request: Request, decode: Callable[..., T], **kwargs: Any) -> T:
+        """Send *request*; decode the reply with ``decode(response, endpoint=…, **kwargs)``."""
         decoder: Callable[[Response], T] = functools.partial(
-            decode, *args, endpoint=request.endpoint, **kwargs
+            decode, endpoint=request.endpoint, **kwargs
         )
         return await self._client.call(request, decoder)

@@ -48,7 +48,7 @@ class StatsMethods(APIBase):
             tag=tag, from_date=from_date, to_date=to_date, message_stream=message_stream
         )
         request = _wire.stats_request(name, filters)
-        return await self._call(request, _wire.decode_stats, model)
+        return await self._call(request, _wire.decode_stats, cls=model)
 
     async def outbound_overview(
         self,

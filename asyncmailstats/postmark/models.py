@@ -18,6 +18,7 @@ from .._convert import OpenStrEnum
 __all__ = [
     "BounceCounts",
     "BounceDay",
+    "Click",
     "ClickCounts",
     "ClickDay",
     "ClickLocation",
