@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Callable,
@@ -81,7 +82,7 @@ class StatsOutcomes:
     batches still in flight.
     """
 
-    def __init__(self, outcomes: AsyncIterator[Outcome[str, MessageStatsSeries]]) -> None:
+    def __init__(self, outcomes: AsyncGenerator[Outcome[str, MessageStatsSeries], None]) -> None:
         self._outcomes = outcomes
 
     def __aiter__(self) -> Self:
@@ -92,9 +93,7 @@ class StatsOutcomes:
 
     async def aclose(self) -> None:
         """Stop: cancel the batches in flight and stop reading message IDs."""
-        closer = getattr(self._outcomes, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self._outcomes.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -319,7 +318,7 @@ class GetResponseAPI:
 
 async def _flatten(
     batches: FanOut[Batch, list[Outcome[str, MessageStatsSeries]]],
-) -> AsyncIterator[Outcome[str, MessageStatsSeries]]:
+) -> AsyncGenerator[Outcome[str, MessageStatsSeries], None]:
     async with batches:
         async for outcome in batches:
             if outcome.error is None:

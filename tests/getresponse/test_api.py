@@ -411,3 +411,24 @@ async def test_leaving_early_cancels_batches_in_flight() -> None:
             break
     assert len(client.requests) == 5
     assert cancelled == 4
+
+
+async def test_breaking_out_without_closing_still_cancels_batches_in_flight() -> None:
+    """A bare break out of a temporary stream cancels its batch requests soon after."""
+    api, client = make_api()
+    cancelled = asyncio.Event()
+
+    async def hang_unless_first(request: Request) -> None:
+        if b'"m0"' in (request.body or b""):
+            return
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    client.before = hang_unless_first
+    async for _ in api.message_stats_many([f"m{n}" for n in range(6)], batch_size=2):
+        break
+    await asyncio.wait_for(cancelled.wait(), timeout=5)
+    assert len(client.requests) == 3

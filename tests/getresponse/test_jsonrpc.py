@@ -408,3 +408,30 @@ def test_batch_matching_holds_for_any_order(ids: list[int], seed: int, failing: 
             assert replies[call_id].error.message == f"Missing {call_id}"  # type: ignore[union-attr]
         else:
             assert replies[call_id].result == call_id * 2
+
+
+def test_single_call_answered_in_a_one_element_array_is_accepted() -> None:
+    """A server that wraps a single reply in an array is still understood."""
+    body = [{"jsonrpc": "2.0", "result": {"a": 1}, "id": 1}]
+    assert decode_reply(reply(body), call_id=1, endpoint=EP) == {"a": 1}
+
+
+def test_error_member_of_an_odd_type_still_raises() -> None:
+    """An error member that is neither an object nor a string gives a generic JSONRPCError."""
+    with pytest.raises(JSONRPCError, match="JSON-RPC error"):
+        decode_reply(reply({"jsonrpc": "2.0", "error": 17, "id": 1}), call_id=1, endpoint=EP)
+
+
+def test_unknown_5xx_status_is_a_server_error_named_by_number() -> None:
+    """A status outside the HTTP registry still maps by class (5xx → ServerError)."""
+    with pytest.raises(ServerError, match="HTTP 599"):
+        decode_reply(Response(599, {}, b""), call_id=1, endpoint=EP)
+
+
+def test_batch_malformed_item_explains_the_unanswered_calls() -> None:
+    """A batch item that is not a reply becomes the error of the calls left unanswered."""
+    body = [{"jsonrpc": "2.0", "result": 1, "id": 1}, "garbage"]
+    replies = decode_batch(reply(body), call_ids=[1, 2], endpoint=EP)
+    assert replies[1].result == 1
+    assert isinstance(replies[2].error, DecodeError)
+    assert "not an object" in str(replies[2].error)

@@ -492,3 +492,11 @@ def test_links_that_do_not_fit_are_decode_errors(result: Any) -> None:
     """A link entry that is not an object or lacks fields raises DecodeError."""
     with pytest.raises(DecodeError):
         link_list(result)
+
+
+def test_time_travel_as_a_json_bool_and_type_as_a_number() -> None:
+    """A JSON boolean time_travel is kept; a non-string type does not fit the model."""
+    (message,) = message_list({"ar1": {**AUTORESPONDER, "time_travel": False}})
+    assert message.time_travel is False
+    with pytest.raises(DecodeError):
+        message_list({"x": {**MESSAGES_EXAMPLE["a1B2c"], "type": 1}})
