@@ -1,7 +1,8 @@
 """GetResponse API 1.5 (JSON-RPC): message stats, messages and click-tracked links."""
 
-from ._api import GetResponseAPI, StatsOutcomes
+from ._api import MAX_BATCH_SIZE, GetResponseAPI, StatsOutcomes
 from .models import (
+    COUNTER_NAMES,
     Grouping,
     Link,
     Message,
@@ -13,6 +14,8 @@ from .models import (
 )
 
 __all__ = [
+    "COUNTER_NAMES",
+    "MAX_BATCH_SIZE",
     "GetResponseAPI",
     "Grouping",
     "Link",

@@ -55,13 +55,12 @@ TimeCondition = TimeRange | Mapping[str, Any]
 TextCondition = str | Mapping[str, str]
 
 
-def _check_count(value: object, name: str, low: int, high: int | None = None) -> int:
+def _check_count(value: object, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"{name} must be an int, got {type(value).__name__}"
         raise TypeError(msg)
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        msg = f"{name} must be {bound}, got {value}"
+    if not low <= value <= high:
+        msg = f"{name} must be between {low} and {high}, got {value}"
         raise ValueError(msg)
     return value
 
@@ -218,10 +217,7 @@ class GetResponseAPI:
         checked = check_grouping(grouping)
         created = None if created_on is None else time_condition(created_on, "created_on")
         batch_size = _check_count(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
-        concurrency = _check_count(concurrency, "concurrency", 1)
-        if not isinstance(ordered, bool):
-            msg = f"ordered must be a bool, got {type(ordered).__name__}"
-            raise TypeError(msg)
+        # fan_out() checks concurrency and ordered, here, before anything runs.
         batches = self._stats_batches(message_ids, checked, created, batch_size)
         send = partial(self._send_stats_batch, grouping=checked)
         return StatsOutcomes(
