@@ -220,8 +220,9 @@ def _time_test(condition: object, what: str) -> Callable[[str | None], bool]:
             bounds[operator] = date.fromisoformat(text)
         except ValueError:
             raise _invalid(f"{what}: bad date {text!r}") from None
-    low = bounds.get("AT", bounds.get("FROM", date.min))
-    high = bounds.get("AT", bounds.get("TO", date.max))
+    # Operators combine with AND: AT is both a lower and an upper bound.
+    low = max(bounds.get("FROM", date.min), bounds.get("AT", date.min))
+    high = min(bounds.get("TO", date.max), bounds.get("AT", date.max))
     return lambda value: value is not None and low <= date.fromisoformat(value[:10]) <= high
 
 
