@@ -79,7 +79,7 @@ def parse_date(value: Any) -> date:
     return date.fromisoformat(value[:10])
 
 
-def _structure_int(value: Any, _: type) -> int:
+def _structure_int(value: Any, cls: type) -> int:
     # bool is an int subclass; a float with a fraction is not a count.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         msg = f"expected an integer, got {type(value).__name__}"
@@ -87,7 +87,7 @@ def _structure_int(value: Any, _: type) -> int:
     if isinstance(value, float) and not value.is_integer():
         msg = f"expected an integer, got {value!r}"
         raise ValueError(msg)
-    return int(value)
+    return int(value) if cls is int else cls(int(value))
 
 
 def _structure_float(value: Any, _: type) -> float:
@@ -97,10 +97,13 @@ def _structure_float(value: Any, _: type) -> float:
     return float(value)
 
 
-def _structure_str(value: Any, _: type) -> str:
+def _structure_str(value: Any, cls: type) -> str:
     if not isinstance(value, str):
         msg = f"expected a string, got {type(value).__name__}"
         raise TypeError(msg)
+    # The hook for ``str`` also receives str subclasses such as string enums.
+    if cls is not str:
+        return cls(value)  # type: ignore[no-any-return]
     return value
 
 
