@@ -359,7 +359,17 @@ def _register(
         _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
         **overrides,
     )
-    converter.register_structure_hook(cls, hook)
+    name = cls.__name__
+
+    # The generated code reads keys with ``in``, which a string or a list would pass
+    # without error: "Geo": "Denmark" must not become an empty Geo.
+    def structure_record(value: Any, t: Any) -> Any:
+        if type(value) is not dict:
+            msg = f"expected an object for {name}, got {type(value).__name__}"
+            raise TypeError(msg)
+        return hook(value, t)
+
+    converter.register_structure_hook(cls, structure_record)
 
 
 def _configure(converter: cattrs.Converter) -> cattrs.Converter:

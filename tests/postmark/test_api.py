@@ -571,3 +571,38 @@ async def test_leaving_history_early_cancels_requests_in_flight(make_api, fakes)
     assert len(started) >= 3
     await pages.aclose()
     assert sorted(cancelled) == sorted(started)
+
+
+async def test_leaving_a_windowed_stream_early_cancels_page_requests(make_api, fakes):
+    """Closing outbound_messages() after one page cancels the prefetched pages in flight."""
+    server = fakes.InMemoryPostmark()
+    start = dt.datetime(2024, 3, 1, tzinfo=UTC)
+    fakes.seeded_messages(server, 3_000, start=start, end=start + dt.timedelta(hours=5), seed=5)
+    blocked: list[str] = []
+    cancelled: list[str] = []
+    release = asyncio.Event()
+
+    async def handler(request: Request):
+        if dict(request.params)["offset"] != "0":
+            blocked.append(dict(request.params)["offset"])
+            try:
+                await release.wait()
+            except asyncio.CancelledError:
+                cancelled.append(dict(request.params)["offset"])
+                raise
+        return server(request)
+
+    api, _ = make_api(handler)
+    stream = api.outbound_messages(
+        from_date=start, to_date=start + dt.timedelta(hours=5), prefetch=3
+    )
+    pages = stream.pages()
+    first = await anext(pages)
+    assert len(first.items) == 500
+    for _ in range(100):
+        if len(blocked) == 3:
+            break
+        await asyncio.sleep(0)
+    assert sorted(blocked) == ["1000", "1500", "500"]
+    await pages.aclose()
+    assert sorted(cancelled) == sorted(blocked)
