@@ -448,6 +448,8 @@ class FakePostmark(FakeServer):
         self._messages = {s: list[_Message]() for s in STREAMS}
         self._opens = {s: list[_Open]() for s in STREAMS}
         self._clicks = {s: list[_Click]() for s in STREAMS}
+        self._merged_opens: list[_Open] | None = None  # opens and clicks never change
+        self._merged_clicks: list[_Click] | None = None
         self._cache: dict[tuple[Any, ...], list[Any]] = {}
         self._stats: dict[str, dict[tuple[str, str | None, int, str], int]] | None = None
         self._generate(messages)
@@ -462,12 +464,16 @@ class FakePostmark(FakeServer):
     @property
     def opens(self) -> WireView:
         """Every open of every stream, newest first."""
-        return WireView(_merge(self._opens), self._render_open)
+        if self._merged_opens is None:
+            self._merged_opens = _merge(self._opens)
+        return WireView(self._merged_opens, self._render_open)
 
     @property
     def clicks(self) -> WireView:
         """Every click of every stream, newest first."""
-        return WireView(_merge(self._clicks), self._render_click)
+        if self._merged_clicks is None:
+            self._merged_clicks = _merge(self._clicks)
+        return WireView(self._merged_clicks, self._render_click)
 
     def message_ids(self) -> list[str]:
         """Return the ID of every message, newest first."""

@@ -196,7 +196,9 @@ class FakeServer:
         self.latency: float = float(latency)
         """Seconds every request waits before it is answered (may be changed at any time)."""
         self.requests: list[RecordedRequest] = []
-        """Every request received, in arrival order."""
+        """Every request received, in arrival order (while ``record_requests`` is true)."""
+        self.record_requests: bool = True
+        """Whether to keep each request in :attr:`requests`; long benchmarks turn it off."""
         self.max_in_flight: int = 0
         """The most requests seen in flight at once."""
         self.faults_injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
@@ -324,15 +326,16 @@ class FakeServer:
     @web.middleware
     async def __middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
-        self.requests.append(
-            RecordedRequest(
-                method=request.method,
-                path=request.rel_url.raw_path,
-                query=tuple(request.query.items()),
-                headers=CIMultiDictProxy(CIMultiDict(request.headers)),
-                body=body,
+        if self.record_requests:
+            self.requests.append(
+                RecordedRequest(
+                    method=request.method,
+                    path=request.rel_url.raw_path,
+                    query=tuple(request.query.items()),
+                    headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+                    body=body,
+                )
             )
-        )
         if self.__state != "running":
             raise web.HTTPServiceUnavailable
         task = asyncio.current_task()

@@ -142,6 +142,15 @@ async def test_requests_are_recorded(client: aiohttp.ClientSession) -> None:
     assert second.path == "/nowhere"
 
 
+async def test_recording_can_be_turned_off(client: aiohttp.ClientSession) -> None:
+    """With record_requests off nothing is kept, but in-flight counting goes on."""
+    async with EchoServer() as server:
+        server.record_requests = False
+        assert await status_of(client, server.url + "/ok") == 200
+        assert server.requests == []
+        assert server.max_in_flight == 1
+
+
 async def test_no_plan_injects_nothing(client: aiohttp.ClientSession) -> None:
     """Without a FaultPlan every request reaches the handler."""
     async with EchoServer() as server:
