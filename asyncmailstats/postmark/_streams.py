@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 from .._fanout import FanOut, fan_out
 from .._paging import Page, offset_pages
 from ..exceptions import NotFoundError
-from ._wire import OFFSET_CEILING, Params, date_params, end_instant, start_instant
+from ._wire import EASTERN, OFFSET_CEILING, Params, date_params, end_instant, start_instant
 from .models import OutboundMessage
 
 T = TypeVar("T")
@@ -32,21 +32,39 @@ _WINDOW_HINT: Final = (
 )
 
 
+def unambiguous(moment: dt.datetime) -> bool:
+    """Return whether *moment*'s Eastern wall time names only this instant.
+
+    When daylight saving time ends, the wall times of one hour occur twice; Postmark reads
+    filters as wall times, so such a time may be read as either instant.
+    """
+    local = moment.astimezone(EASTERN)
+    return local.replace(fold=1 - local.fold).utcoffset() == local.utcoffset()
+
+
 def split_point(lower: dt.date, upper: dt.date) -> dt.datetime | None:
     """Return a whole second strictly inside ``[lower, upper]``, or ``None`` if too narrow.
 
-    Bounds are what a filter covers: a date bound covers its whole Eastern day.
+    Bounds are what a filter covers: a date bound covers its whole Eastern day. The point
+    is near the middle, moved out of the repeated hour when daylight saving time ends, so
+    that Postmark reads the shared edge of the two halves as the instant meant here.
     """
     start = start_instant(lower)
     end = end_instant(upper)
     span = end - start
     if span < 2 * EDGE:
         return None
-    middle = start + span / 2
-    middle = middle.astimezone(dt.UTC).replace(microsecond=0)
-    if not start < middle < end:  # pragma: no cover - guaranteed by the span check
-        return None
-    return middle
+    middle = (start + span / 2).astimezone(dt.UTC).replace(microsecond=0)
+    for candidate in _around(middle):
+        if start < candidate < end and unambiguous(candidate):
+            return candidate
+    return None
+
+
+def _around(middle: dt.datetime) -> list[dt.datetime]:
+    """Return *middle*, then points up to three hours after and before it."""
+    steps = [dt.timedelta(minutes=15 * n) for n in range(1, 13)]
+    return [middle, *(middle + step for step in steps), *(middle - step for step in steps)]
 
 
 async def _next_window(

@@ -53,15 +53,18 @@ def wire_time(when: dt.datetime) -> str:
     return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond:06d}0{offset[:3]}:{offset[3:]}"
 
 
-def parse_bound(value: str, *, upper: bool, whole_seconds: bool) -> dt.datetime:
-    """Read a fromdate/todate value as Postmark would: Eastern, inclusive."""
+def parse_bound(value: str, *, upper: bool, whole_seconds: bool, fold: int = 0) -> dt.datetime:
+    """Read a fromdate/todate value as Postmark would: Eastern, inclusive.
+
+    *fold* picks the instant of a wall time that occurs twice when daylight saving ends.
+    """
     if "T" not in value:
         day = dt.date.fromisoformat(value)
         if upper:
             day += dt.timedelta(days=1)
         start = dt.datetime.combine(day, dt.time(), NY)
         return start - dt.timedelta(microseconds=1) if upper else start
-    moment = dt.datetime.fromisoformat(value).replace(tzinfo=NY)
+    moment = dt.datetime.fromisoformat(value).replace(tzinfo=NY, fold=fold)
     if upper and whole_seconds:
         return moment + dt.timedelta(seconds=1) - dt.timedelta(microseconds=1)
     return moment
@@ -75,8 +78,9 @@ class InMemoryPostmark:
     API, and windowed streams must be exact under both.
     """
 
-    def __init__(self, *, whole_seconds: bool = True) -> None:
+    def __init__(self, *, whole_seconds: bool = True, fold: int = 0) -> None:
         self.whole_seconds = whole_seconds
+        self.fold = fold
         self.messages: list[dict[str, Any]] = []
         self._times: list[float] = []  # negated timestamps, ascending = newest first
         self.opens: dict[str, list[dict[str, Any]]] = {}
@@ -142,10 +146,14 @@ class InMemoryPostmark:
     def _search(self, params: dict[str, str]) -> list[dict[str, Any]]:
         lo, hi = 0, len(self.messages)
         if "todate" in params:
-            top = parse_bound(params["todate"], upper=True, whole_seconds=self.whole_seconds)
+            top = parse_bound(
+                params["todate"], upper=True, whole_seconds=self.whole_seconds, fold=self.fold
+            )
             lo = bisect.bisect_left(self._times, -top.timestamp())
         if "fromdate" in params:
-            bottom = parse_bound(params["fromdate"], upper=False, whole_seconds=False)
+            bottom = parse_bound(
+                params["fromdate"], upper=False, whole_seconds=False, fold=self.fold
+            )
             hi = bisect.bisect_right(self._times, -bottom.timestamp())
         rows = self.messages[lo:hi]
         if "tag" in params:

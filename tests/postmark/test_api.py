@@ -333,6 +333,32 @@ async def test_outbound_messages_go_past_the_ceiling_without_loss_or_duplicates(
     assert len(probes) >= 3  # the range had to be split
 
 
+@pytest.mark.parametrize("fold", [0, 1], ids=["reads-EDT", "reads-EST"])
+async def test_windows_across_the_end_of_dst_are_exact(make_api, fakes, fold):
+    """Across the repeated hour of the DST change, windows lose and repeat nothing.
+
+    The middle of the range is 01:30 EDT; a server reading "01:30:00" as 01:30 EST would
+    put the shared window edge an hour later, where a burst of messages sits.
+    """
+    server = fakes.InMemoryPostmark(fold=fold)
+    start = dt.datetime(2024, 11, 3, 0, 0, tzinfo=UTC)
+    end = dt.datetime(2024, 11, 3, 11, 0, tzinfo=UTC)
+    ids = fakes.seeded_messages(server, 24_000, start=start, end=end, seed=9)
+    other_reading = dt.datetime(2024, 11, 3, 6, 30, tzinfo=UTC)  # 01:30 EST
+    for n in range(50):
+        server.add_message(other_reading + dt.timedelta(microseconds=n * 1000), f"burst{n}")
+        ids.append(f"burst{n}")
+    api, client = make_api(server)
+    got = [
+        m.message_id for m in await api.outbound_messages(from_date=start, to_date=end).to_list()
+    ]
+    assert len(got) == len(set(got)) == len(ids)
+    assert set(got) == set(ids)
+    assert all(paging_ok(r) for r in client.requests)
+    sent = {dict(r.params)["fromdate"] for r in client.requests}
+    assert not any(value.startswith("2024-11-03T01:") for value in sent)
+
+
 async def test_outbound_messages_within_one_window_probe_once(make_api, fakes):
     """A range under the ceiling costs one probe plus its pages."""
     server = fakes.InMemoryPostmark()

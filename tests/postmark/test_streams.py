@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asyncmailstats.postmark._streams import split_point
+from asyncmailstats.postmark._streams import split_point, unambiguous
 from asyncmailstats.postmark._wire import end_instant, start_instant
 
 UTC = dt.UTC
@@ -56,3 +56,38 @@ def test_split_point_always_makes_progress(lower, seconds, micros):
     span = upper - lower
     assert middle - lower < span
     assert upper - middle < span
+
+
+def test_split_point_avoids_the_repeated_hour_when_dst_ends():
+    """A middle in the repeated 01:00-02:00 wall-clock hour moves out of it."""
+    lower = dt.datetime(2024, 11, 3, 4, 0, tzinfo=UTC)  # 00:00 EDT
+    upper = dt.datetime(2024, 11, 3, 8, 0, tzinfo=UTC)  # 03:00 EST
+    naive_middle = dt.datetime(2024, 11, 3, 6, 0, tzinfo=UTC)  # 01:00 EST, also 01:00 EDT
+    assert not unambiguous(naive_middle)
+    middle = split_point(lower, upper)
+    assert middle is not None
+    assert unambiguous(middle)
+    assert lower < middle < upper
+    assert abs(middle - naive_middle) <= dt.timedelta(hours=3)
+
+
+def test_range_inside_the_repeated_hour_cannot_be_split():
+    """A range wholly within the ambiguous wall-clock hours is not split at all."""
+    lower = dt.datetime(2024, 11, 3, 5, 10, tzinfo=UTC)
+    upper = dt.datetime(2024, 11, 3, 6, 50, tzinfo=UTC)
+    assert split_point(lower, upper) is None
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (dt.datetime(2024, 11, 3, 4, 59, 59, tzinfo=UTC), True),
+        (dt.datetime(2024, 11, 3, 5, 0, 0, tzinfo=UTC), False),
+        (dt.datetime(2024, 11, 3, 6, 59, 59, tzinfo=UTC), False),
+        (dt.datetime(2024, 11, 3, 7, 0, 0, tzinfo=UTC), True),
+        (dt.datetime(2024, 3, 10, 7, 0, 0, tzinfo=UTC), True),
+    ],
+)
+def test_unambiguous_detects_the_repeated_hour(moment, expected):
+    """Only wall times of the hour repeated at the end of DST are ambiguous."""
+    assert unambiguous(moment) is expected
