@@ -227,7 +227,14 @@ async def test_opens_ceiling_and_open_history():
     """opens() stops at 10 000 naming the total; open_history() yields every open once."""
     async with (
         Session() as session,
-        FakePostmark(messages=15_000, seed=12, now=NOW, open_rate=1.0, max_recipients=8) as fake,
+        FakePostmark(
+            messages=4_000,
+            seed=12,
+            now=NOW,
+            open_rate=1.0,
+            max_recipients=8,
+            multi_recipient_rate=1.0,
+        ) as fake,
     ):
         api = session.postmark(server_token=fake.token, base_url=fake.url)
         truth = fake.search_opens({})
