@@ -10,7 +10,7 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Final, Generic, Self, TypeVar, cast
+from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 import attrs
 
@@ -182,13 +182,33 @@ class FanOut(Generic[I, T]):
         await self.aclose()
 
 
+@overload
 def fan_out(
-    fn: Callable[[I], Awaitable[T] | T],
+    fn: Callable[[I], Awaitable[T]],
     items: Iterable[I] | AsyncIterable[I],
     *,
     concurrency: int | None = None,
     ordered: bool = False,
-) -> FanOut[I, T]:
+) -> FanOut[I, T]: ...
+
+
+@overload
+def fan_out(
+    fn: Callable[[I], T],
+    items: Iterable[I] | AsyncIterable[I],
+    *,
+    concurrency: int | None = None,
+    ordered: bool = False,
+) -> FanOut[I, T]: ...
+
+
+def fan_out(
+    fn: Callable[[I], Any],
+    items: Iterable[I] | AsyncIterable[I],
+    *,
+    concurrency: int | None = None,
+    ordered: bool = False,
+) -> FanOut[I, Any]:
     """Apply *fn* to every item with bounded concurrency, yielding an :class:`Outcome` each.
 
     Args:

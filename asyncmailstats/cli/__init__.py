@@ -48,24 +48,22 @@ def build_parser() -> argparse.ArgumentParser:
 def describe_error(error: BaseException, provider: str | None = None) -> str:
     """Return the one-line message printed for an expected failure."""
     env = TOKEN_ENV.get(provider or "", "the credential")
-    if isinstance(error, exc.AuthenticationError):
-        return f"authentication failed: check {env} (or --token)"
-    if isinstance(error, exc.PermissionDeniedError):
-        return f"permission denied by {error.provider}: {error.message}"
-    if isinstance(error, exc.NotFoundError):
-        return f"not found: {error.message}"
-    if isinstance(error, exc.RateLimitError):
-        return f"rate limited by {error.provider}; try again later or lower --concurrency"
-    if isinstance(error, exc.APIError):
-        return f"{error.provider} error: {error}"
-    if isinstance(error, exc.ResultWindowError):
-        return f"too many results: {error}"
-    if isinstance(error, exc.TransportError):
-        return f"network error: {error}"
-    if isinstance(error, exc.DecodeError):
-        return f"unexpected response: {error}"
-    if isinstance(error, OSError):
-        return f"cannot write output: {error}"
+    for kind, text in (
+        (exc.AuthenticationError, lambda _: f"authentication failed: check {env} (or --token)"),
+        (exc.PermissionDeniedError, lambda e: f"permission denied by {e.provider}: {e.message}"),
+        (exc.NotFoundError, lambda e: f"not found: {e.message}"),
+        (
+            exc.RateLimitError,
+            lambda e: f"rate limited by {e.provider}; try again later or lower --concurrency",
+        ),
+        (exc.APIError, lambda e: f"{e.provider} error: {e}"),
+        (exc.ResultWindowError, lambda e: f"too many results: {e}"),
+        (exc.TransportError, lambda e: f"network error: {e}"),
+        (exc.DecodeError, lambda e: f"unexpected response: {e}"),
+        (OSError, lambda e: f"cannot write output: {e}"),
+    ):
+        if isinstance(error, kind):
+            return text(error)  # type: ignore[no-untyped-call]
     return f"invalid argument: {error}"
 
 

@@ -132,7 +132,7 @@ class AtomicOutput:
             folder = self.path.parent
             fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
             self._tmp = Path(name)
-            self.stream = io.open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115, UP020
+            self.stream = io.open(fd, "w", encoding="utf-8", newline="")  # noqa: UP020
         return self
 
     def commit(self) -> None:
