@@ -390,6 +390,8 @@ class FakePostmark(FakeServer):
         recipients: Size of the recipient pool (default: a fifth of ``messages``, at
             least 20).
         max_recipients: The most To addressees one message has.
+        multi_recipient_rate: Chance that a message has more than one To addressee
+            (then 2 to ``max_recipients``); raise it with the rates for bulkier data.
     """
 
     def __init__(
@@ -406,6 +408,7 @@ class FakePostmark(FakeServer):
         click_rate: float = 0.2,
         recipients: int | None = None,
         max_recipients: int = 3,
+        multi_recipient_rate: float = 0.15,
     ) -> None:
         super().__init__(latency=latency, faults=faults)
         _check_int("messages", messages, 0)
@@ -414,7 +417,12 @@ class FakePostmark(FakeServer):
         _check_int("max_recipients", max_recipients, 1)
         if recipients is not None:
             _check_int("recipients", recipients, 1)
-        for name, rate in (("open_rate", open_rate), ("click_rate", click_rate)):
+        rates = {
+            "open_rate": open_rate,
+            "click_rate": click_rate,
+            "multi_recipient_rate": multi_recipient_rate,
+        }
+        for name, rate in rates.items():
             if isinstance(rate, bool) or not isinstance(rate, int | float):
                 raise TypeError(f"{name} must be a number")
             if not 0 <= rate <= 1:
@@ -433,6 +441,7 @@ class FakePostmark(FakeServer):
         self.open_rate = float(open_rate)
         self.click_rate = float(click_rate)
         self.max_recipients = max_recipients
+        self.multi_recipient_rate = float(multi_recipient_rate)
         self._rng = random.Random(seed)
         self._now_ticks = _to_ticks(self.now)
         self._pool = _recipient_pool(self._rng, recipients or max(20, messages // 5))
@@ -574,16 +583,14 @@ class FakePostmark(FakeServer):
         message = _Message(seq, _uuid4(rng.getrandbits(128)), ticks)
         message.stream = STREAMS[draw() >= 0.8]
         message.kind = kind = int(draw() * len(_KINDS))
-        shape = draw()
-        first = int(draw() * size)
-        if shape > 0.85 and self.max_recipients > 1:
-            wanted = min(self.max_recipients, 3 if shape > 0.95 else 2)
-            message.to = tuple(dict.fromkeys([first] + [int(draw() * size) for _ in range(wanted)]))
+        if draw() < self.multi_recipient_rate and self.max_recipients > 1:
+            wanted = 2 + int(draw() * (self.max_recipients - 1))
+            message.to = tuple(dict.fromkeys([int(draw() * size) for _ in range(wanted)]))
         else:
-            message.to = (first,)
-        extra = int(draw() * size)
-        message.cc = (extra,) if shape < 0.1 and extra not in message.to else ()
-        message.bcc = (extra,) if 0.1 <= shape < 0.15 and extra not in message.to else ()
+            message.to = (int(draw() * size),)
+        copy, extra = draw(), int(draw() * size)
+        message.cc = (extra,) if copy < 0.1 and extra not in message.to else ()
+        message.bcc = (extra,) if 0.1 <= copy < 0.15 and extra not in message.to else ()
         state = draw()
         message.status = "Queued" if state < 0.01 else "Processed" if state < 0.03 else "Sent"
         message.track_opens = draw() < 0.8

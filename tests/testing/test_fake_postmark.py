@@ -538,6 +538,23 @@ def test_same_seed_and_now_give_the_same_dataset() -> None:
     assert NOW - dt.timedelta(days=45) <= oldest < newest <= NOW
 
 
+def test_volume_knobs_shape_the_data() -> None:
+    """Recipient and engagement knobs bound and scale what is generated."""
+    quiet = FakePostmark(
+        messages=300, seed=2, now=NOW, open_rate=0.0, click_rate=0.0, multi_recipient_rate=0.0
+    )
+    assert len(quiet.opens) == len(quiet.clicks) == 0
+    assert all(len(m["To"]) == 1 for m in quiet.messages)
+    bulky = FakePostmark(
+        messages=300, seed=2, now=NOW, open_rate=1.0, click_rate=1.0,
+        max_recipients=5, multi_recipient_rate=1.0,
+    )  # fmt: skip
+    sizes = Counter(len(m["To"]) for m in bulky.messages)
+    assert min(sizes) >= 2
+    assert max(sizes) == 5
+    assert len(bulky.opens) + len(bulky.clicks) > 5 * 300
+
+
 def test_arguments_are_validated() -> None:
     """Bad constructor arguments fail at once."""
     with pytest.raises(ValueError):
