@@ -584,8 +584,11 @@ class FakePostmark(FakeServer):
         message.stream = STREAMS[draw() >= 0.8]
         message.kind = kind = int(draw() * len(_KINDS))
         if draw() < self.multi_recipient_rate and self.max_recipients > 1:
-            wanted = 2 + int(draw() * (self.max_recipients - 1))
-            message.to = tuple(dict.fromkeys([int(draw() * size) for _ in range(wanted)]))
+            wanted = min(size, 2 + int(draw() * (self.max_recipients - 1)))
+            picked: dict[int, None] = {}
+            while len(picked) < wanted:
+                picked[int(draw() * size)] = None
+            message.to = tuple(picked)
         else:
             message.to = (int(draw() * size),)
         copy, extra = draw(), int(draw() * size)
