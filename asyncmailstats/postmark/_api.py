@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar, cast
 
 from .._paging import PageSource, Paginator, check_paging
-from . import _wire
+from . import _decode, _wire
 from ._base import check_positive
 from ._events import EventMethods
 from ._stats import StatsMethods
@@ -69,7 +69,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
         self, filters: _wire.Params, offset: int, count: int
     ) -> tuple[Sequence[OutboundMessage], int]:
         request = _wire.messages_request(filters, count=count, offset=offset)
-        return await self._call(request, _wire.decode_messages)
+        return await self._call(request, _decode.decode_messages)
 
     def outbound_messages(
         self,
@@ -161,7 +161,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: *message_id* is not a string.
         """
         request = _wire.details_request(message_id)
-        return await self._call(request, _wire.decode_details)
+        return await self._call(request, _decode.decode_details)
 
     async def message_dump(self, message_id: str) -> str:
         """Return the raw source of a sent message (``""`` when no longer available).
@@ -175,7 +175,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: *message_id* is not a string.
         """
         request = _wire.dump_request(message_id)
-        return await self._call(request, _wire.decode_dump)
+        return await self._call(request, _decode.decode_dump)
 
     # ------------------------------------------------------------------ history
 
@@ -277,9 +277,23 @@ class PostmarkAPI(EventMethods, StatsMethods):
     ) -> Paginator[Click]:
         """Stream every recorded click of the messages sent in a date range.
 
-        Like :meth:`open_history`, for clicks: messages sent with link tracking off
-        (``TrackLinks`` ``None``) are skipped, and there is no 10 000-result ceiling.
-        Takes the same arguments as :meth:`open_history`.
+        Like :meth:`open_history`, for clicks: there is no 10 000-result ceiling, and
+        messages sent with link tracking off (``TrackLinks`` ``None``) are skipped
+        without a request. Every click is yielded once.
+
+        Args:
+            from_date: Start of the range of send dates; by default ``retention_days``
+                before now.
+            to_date: End of the range, inclusive; by default the second before the call.
+            recipient: Only messages to this address.
+            from_email: Only messages from this sender address.
+            tag: Only messages with this tag.
+            status: ``queued``, ``sent`` or ``processed``.
+            subject: Only messages with this subject.
+            message_stream: Only this stream.
+            metadata: One ``{key: value}`` the message's metadata must contain.
+            concurrency: Messages whose clicks are read at once.
+            limit: Yield at most this many clicks.
 
         Returns:
             A :class:`~asyncmailstats.Paginator` of :class:`Click`.

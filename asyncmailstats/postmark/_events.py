@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from .._paging import offset_paginator
-from . import _wire
+from . import _decode, _wire
 from ._base import APIBase
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class EventMethods(APIBase):
 
         async def fetch(offset: int, count: int) -> tuple[Sequence[Open], int]:
             request = _wire.opens_request(filters, count=count, offset=offset)
-            return await self._call(request, _wire.decode_opens)
+            return await self._call(request, _decode.decode_opens)
 
         return offset_paginator(
             fetch,
@@ -131,7 +131,7 @@ class EventMethods(APIBase):
 
         async def fetch(offset: int, count: int) -> tuple[Sequence[Open], int]:
             request = _wire.message_opens_request(message_id, count=count, offset=offset)
-            return await self._call(request, _wire.decode_opens)
+            return await self._call(request, _decode.decode_opens)
 
         return offset_paginator(
             fetch,
@@ -165,8 +165,28 @@ class EventMethods(APIBase):
     ) -> Paginator[Click]:
         """Stream recorded clicks on tracked links, newest first.
 
-        Takes the same filters as :meth:`opens` (``client_*`` describe the browser) and
-        has the same 10 000-result ceiling; use :meth:`click_history` to read past it.
+        Postmark serves only the first 10 000 results of this search: a stream that
+        reaches them raises :class:`~asyncmailstats.ResultWindowError` (naming the total)
+        instead of stopping silently. Narrow the filters, or use :meth:`click_history`.
+
+        Args:
+            recipient: Only clicks by this address.
+            tag: Only clicks in messages with this tag.
+            message_stream: Only this stream (Postmark's default: ``outbound``).
+            client_name: Browser name, e.g. ``"Chrome 120.0"``.
+            client_company: Browser maker, e.g. ``"Google"``.
+            client_family: Browser family, e.g. ``"Chrome"``.
+            os_name: Full operating-system name, e.g. ``"Windows 10"``.
+            os_family: Operating-system family, e.g. ``"Windows"``.
+            os_company: Operating-system maker, e.g. ``"Microsoft Corporation"``.
+            platform: ``webmail``, ``desktop`` or ``mobile`` (a :class:`Platform` or a
+                string).
+            country: Country name, e.g. ``"Denmark"``.
+            region: Region name, e.g. ``"New York"``.
+            city: City name.
+            limit: Yield at most this many clicks.
+            page_size: Clicks per request, 1 to 500 (the default).
+            prefetch: Pages in flight at once (1 = sequential).
 
         Returns:
             A :class:`~asyncmailstats.Paginator` of :class:`Click`.
@@ -193,7 +213,7 @@ class EventMethods(APIBase):
 
         async def fetch(offset: int, count: int) -> tuple[Sequence[Click], int]:
             request = _wire.clicks_request(filters, count=count, offset=offset)
-            return await self._call(request, _wire.decode_clicks)
+            return await self._call(request, _decode.decode_clicks)
 
         return offset_paginator(
             fetch,
@@ -229,7 +249,7 @@ class EventMethods(APIBase):
 
         async def fetch(offset: int, count: int) -> tuple[Sequence[Click], int]:
             request = _wire.message_clicks_request(message_id, count=count, offset=offset)
-            return await self._call(request, _wire.decode_clicks)
+            return await self._call(request, _decode.decode_clicks)
 
         return offset_paginator(
             fetch,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TypeVar
 
-from . import _wire
+from . import _decode, _wire
 from ._base import APIBase
 from .models import (
     BounceCounts,
@@ -48,7 +48,7 @@ class StatsMethods(APIBase):
             tag=tag, from_date=from_date, to_date=to_date, message_stream=message_stream
         )
         request = _wire.stats_request(name, filters)
-        return await self._call(request, _wire.decode_stats, cls=model)
+        return await self._call(request, _decode.decode_stats, cls=model)
 
     async def outbound_overview(
         self,

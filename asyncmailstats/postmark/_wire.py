@@ -1,60 +1,37 @@
-"""Postmark's wire protocol, without I/O: requests in, bytes out, models or errors back.
+"""Postmark's requests, without I/O: arguments validated, paths encoded, dates converted.
 
 Request builders validate their arguments (``TypeError`` / ``ValueError``) and return
 :class:`~asyncmailstats._http.Request` values with the query spellings Postmark
-documents. Decoders take a :class:`~asyncmailstats._http.Response` and return models, or
-raise the error the reply stands for.
+documents. Replies are read by :mod:`._decode`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping
+from typing import Any, Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import cattrs
-
-from .._convert import loads, structure
-from .._http import Request, Response
-from .._retry import parse_retry_after
-from ..exceptions import (
-    APIError,
-    AuthenticationError,
-    DecodeError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-)
-from . import _convert as wire
+from .._http import Request
 from .models import (
     BounceCounts,
-    Click,
     ClickCounts,
     ClickLocationCounts,
     ClickPlatformCounts,
     DynamicCounts,
-    Open,
     OpenCounts,
     OpenPlatformCounts,
-    OutboundMessage,
-    OutboundMessageDetails,
     OutboundOverview,
     Platform,
-    PostmarkErrorCode,
     SentCounts,
     SpamComplaintCounts,
     StatusFilter,
     TrackedCounts,
 )
 
-T = TypeVar("T")
 Params = tuple[tuple[str, str], ...]
 
-PROVIDER: Final = "postmark"
 #: The largest ``count`` Postmark accepts on its list endpoints.
 MAX_PAGE_SIZE: Final = 500
 #: ``count + offset`` may not exceed this on the list endpoints.
@@ -388,180 +365,3 @@ def stats_request(name: str, filters: Params) -> Request:
     """Return the request for the stats endpoint *name* (a key of :data:`STATS`)."""
     path = STATS[name][0]
     return Request("GET", path, params=filters, endpoint=f"GET {path}")
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def _error_fields(response: Response) -> tuple[int | None, str | None]:
-    code: int | None = None
-    message: str | None = None
-    try:
-        data = loads(response.body)
-    except DecodeError:
-        data = None
-    if isinstance(data, dict):
-        raw_code = data.get(wire.ERROR_CODE)
-        if isinstance(raw_code, int) and not isinstance(raw_code, bool):
-            code = raw_code
-        raw_message = data.get(wire.ERROR_MESSAGE)
-        if isinstance(raw_message, str) and raw_message:
-            message = raw_message
-    if code is None:
-        header = response.header("x-pm-apierrorcode")
-        if header is not None and header.strip().isdigit():
-            code = int(header.strip())
-    return code, message
-
-
-def error_from_response(  # noqa: PLR0911 - one return per row of the error table
-    response: Response, *, endpoint: str
-) -> APIError:
-    """Return the error a non-success reply stands for.
-
-    ``ErrorCode`` is read before the HTTP status, because Postmark reuses numbers: 10 or
-    HTTP 401 is an authentication failure; 701 (sent with HTTP 422) a missing message;
-    429 a rate limit (with ``Retry-After`` when given); 5xx or code 100 (maintenance) a
-    server error; 403 — which Postmark's own API does not send, but a security layer in
-    front of it does, as HTML — or code 614 a permission error; a bare 404 a missing
-    object; any other 4xx an invalid request carrying its code.
-    """
-    status = response.status
-    code, message = _error_fields(response)
-    text = message or f"HTTP {status} from Postmark"
-    kwargs: dict[str, Any] = {
-        "provider": PROVIDER,
-        "status": status,
-        "code": code,
-        "body": response.body,
-        "endpoint": endpoint,
-    }
-    if code == PostmarkErrorCode.INVALID_API_TOKEN or status == 401:
-        return AuthenticationError(text, **kwargs)
-    if code == PostmarkErrorCode.MESSAGE_NOT_FOUND:
-        return NotFoundError(text, **kwargs)
-    if status == 429:
-        retry_after = parse_retry_after(response.header("retry-after"))
-        return RateLimitError(text, retry_after=retry_after, **kwargs)
-    if status >= 500 or code == PostmarkErrorCode.MAINTENANCE:
-        return ServerError(text, **kwargs)
-    if status == 403 or code == PostmarkErrorCode.STATS_NOT_ENTITLED:
-        return PermissionDeniedError(text, **kwargs)
-    if status == 404:
-        return NotFoundError(text, **kwargs)
-    if 400 <= status < 500:
-        return InvalidRequestError(text, **kwargs)
-    return APIError(text, **kwargs)
-
-
-def _json_object(response: Response, endpoint: str) -> dict[str, Any]:
-    if not 200 <= response.status < 300:
-        raise error_from_response(response, endpoint=endpoint)
-    data = loads(response.body, endpoint=endpoint)
-    if not isinstance(data, dict):
-        msg = f"expected a JSON object, got {type(data).__name__}"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
-    return data
-
-
-# --------------------------------------------------------------------------- decoders
-
-
-def _decode_list(
-    response: Response,
-    key: str,
-    cls: type[T],
-    *,
-    endpoint: str,
-    converter: cattrs.Converter,
-) -> tuple[Sequence[T], int]:
-    data = _json_object(response, endpoint)
-    raw_total = data.get(wire.TOTAL_COUNT)
-    if isinstance(raw_total, bool) or not isinstance(raw_total, int | str):
-        msg = f"{wire.TOTAL_COUNT} is missing or not an integer"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
-    try:
-        total = int(raw_total)
-    except ValueError:
-        msg = f"{wire.TOTAL_COUNT} is not an integer: {raw_total!r}"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body) from None
-    raw_items = data.get(key)
-    if raw_items is None:
-        raw_items = []
-    if not isinstance(raw_items, list):
-        msg = f"{key} is not a list"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
-    hook = converter.get_structure_hook(cls)
-    try:
-        items = [hook(item, cls) for item in raw_items]
-    except (cattrs.errors.CattrsError, ValueError, TypeError, KeyError, AttributeError):
-        # Structure again one by one through the shared helper for a precise error.
-        items = [structure(converter, item, cls, endpoint=endpoint) for item in raw_items]
-    return items, total
-
-
-def decode_messages(
-    response: Response,
-    *,
-    endpoint: str = MESSAGES_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
-) -> tuple[Sequence[OutboundMessage], int]:
-    """Return the messages of one search page and the search's ``TotalCount``."""
-    return _decode_list(
-        response, wire.MESSAGES, OutboundMessage, endpoint=endpoint, converter=converter
-    )
-
-
-def decode_opens(
-    response: Response,
-    *,
-    endpoint: str = OPENS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
-) -> tuple[Sequence[Open], int]:
-    """Return the opens of one page and the ``TotalCount``."""
-    return _decode_list(response, wire.OPENS, Open, endpoint=endpoint, converter=converter)
-
-
-def decode_clicks(
-    response: Response,
-    *,
-    endpoint: str = CLICKS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
-) -> tuple[Sequence[Click], int]:
-    """Return the clicks of one page and the ``TotalCount``."""
-    return _decode_list(response, wire.CLICKS, Click, endpoint=endpoint, converter=converter)
-
-
-def decode_details(
-    response: Response,
-    *,
-    endpoint: str = DETAILS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
-) -> OutboundMessageDetails:
-    """Return a message's details."""
-    data = _json_object(response, endpoint)
-    return structure(converter, data, OutboundMessageDetails, endpoint=endpoint)
-
-
-def decode_dump(response: Response, *, endpoint: str = DUMP_ENDPOINT) -> str:
-    """Return a message's raw source (``""`` when Postmark no longer has it)."""
-    data = _json_object(response, endpoint)
-    body = data.get(wire.BODY)
-    if body is None:
-        return ""
-    if not isinstance(body, str):
-        msg = f"{wire.BODY} is not a string"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
-    return body
-
-
-def decode_stats(
-    response: Response,
-    cls: type[T],
-    *,
-    endpoint: str,
-    converter: cattrs.Converter = wire.CONVERTER,
-) -> T:
-    """Return a stats reply as *cls* (absent counters are 0)."""
-    data = _json_object(response, endpoint)
-    return structure(converter, data, cls, endpoint=endpoint)

@@ -26,7 +26,7 @@ from asyncmailstats.exceptions import (
     RateLimitError,
     ServerError,
 )
-from asyncmailstats.postmark import _wire
+from asyncmailstats.postmark import _decode, _wire
 from asyncmailstats.postmark._convert import make_strict_converter
 from asyncmailstats.postmark.models import (
     BounceCounts,
@@ -482,7 +482,7 @@ def _http_date(offset: float) -> str:
 )
 def test_error_mapping_table(response, error, code):
     """ErrorCode is read first, then the HTTP status, and picks the error class."""
-    err = _wire.error_from_response(response, endpoint="GET /messages/outbound")
+    err = _decode.error_from_response(response, endpoint="GET /messages/outbound")
     assert type(err) is error
     assert err.code == code
     assert err.status == response.status
@@ -493,7 +493,7 @@ def test_error_mapping_table(response, error, code):
 def test_error_message_comes_from_the_body():
     """The provider's Message is the error's message; the body excerpt is kept."""
     raw = {"ErrorCode": 701, "Message": "This message was not found."}
-    err = _wire.error_from_response(body(raw, 422), endpoint="e")
+    err = _decode.error_from_response(body(raw, 422), endpoint="e")
     assert err.message == "This message was not found."
     assert "701" in (err.body or "")
     assert "This message was not found." in str(err)
@@ -510,14 +510,14 @@ def test_error_message_comes_from_the_body():
 )
 def test_rate_limit_reads_retry_after_seconds(headers, expected):
     """A 429 carries Retry-After seconds when sent, else None."""
-    err = _wire.error_from_response(Response(429, headers, b""), endpoint="e")
+    err = _decode.error_from_response(Response(429, headers, b""), endpoint="e")
     assert isinstance(err, RateLimitError)
     assert err.retry_after == expected
 
 
 def test_rate_limit_reads_retry_after_http_date():
     """A Retry-After HTTP date becomes the seconds until then."""
-    err = _wire.error_from_response(
+    err = _decode.error_from_response(
         Response(429, {"retry-after": _http_date(30)}, b""), endpoint="e"
     )
     assert isinstance(err, RateLimitError)
@@ -528,12 +528,12 @@ def test_rate_limit_reads_retry_after_http_date():
 @pytest.mark.parametrize(
     "decode",
     [
-        _wire.decode_messages,
-        _wire.decode_opens,
-        _wire.decode_clicks,
-        _wire.decode_details,
-        _wire.decode_dump,
-        lambda r: _wire.decode_stats(r, SentCounts, endpoint="GET /stats/outbound/sends"),
+        _decode.decode_messages,
+        _decode.decode_opens,
+        _decode.decode_clicks,
+        _decode.decode_details,
+        _decode.decode_dump,
+        lambda r: _decode.decode_stats(r, SentCounts, endpoint="GET /stats/outbound/sends"),
     ],
 )
 def test_every_decoder_raises_the_mapped_error(decode):
@@ -548,7 +548,7 @@ def test_every_decoder_raises_the_mapped_error(decode):
 
 def test_decode_messages_returns_items_and_total():
     """A search page gives its messages and TotalCount."""
-    items, total = _wire.decode_messages(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
+    items, total = _decode.decode_messages(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
     assert total == 1893
     (message,) = items
     assert message.message_id == "id-1"
@@ -560,7 +560,7 @@ def test_decode_messages_returns_items_and_total():
 
 def test_total_count_as_a_numeric_string_is_accepted():
     """TotalCount typed as a string (as one SDK declares it) still decodes."""
-    _, total = _wire.decode_opens(body({"TotalCount": "12", "Opens": []}))
+    _, total = _decode.decode_opens(body({"TotalCount": "12", "Opens": []}))
     assert total == 12
 
 
@@ -580,7 +580,7 @@ def test_total_count_as_a_numeric_string_is_accepted():
 def test_wrong_shapes_are_decode_errors(data):
     """A body that does not fit the envelope or the model raises DecodeError."""
     with pytest.raises(DecodeError) as info:
-        _wire.decode_messages(body(data))
+        _decode.decode_messages(body(data))
     assert info.value.endpoint == "GET /messages/outbound"
 
 
@@ -588,21 +588,21 @@ def test_non_json_success_is_a_decode_error():
     """A 200 whose body is not JSON (an HTML page, a cut body) raises DecodeError."""
     response = Response(200, {"content-type": "text/html"}, b"<html>hello</html>")
     with pytest.raises(DecodeError):
-        _wire.decode_opens(response)
+        _decode.decode_opens(response)
 
 
 def test_missing_list_with_zero_total_is_empty():
     """A null list with TotalCount 0 decodes to no items."""
-    assert _wire.decode_clicks(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
+    assert _decode.decode_clicks(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
 
 
 def test_decode_dump_returns_the_body_string():
     """The dump is its Body string; an absent Body is the empty string."""
-    assert _wire.decode_dump(body({"Body": "Received: x\r\n\r\nhi"})) == "Received: x\r\n\r\nhi"
-    assert _wire.decode_dump(body({"Body": ""})) == ""
-    assert _wire.decode_dump(body({})) == ""
+    assert _decode.decode_dump(body({"Body": "Received: x\r\n\r\nhi"})) == "Received: x\r\n\r\nhi"
+    assert _decode.decode_dump(body({"Body": ""})) == ""
+    assert _decode.decode_dump(body({})) == ""
     with pytest.raises(DecodeError):
-        _wire.decode_dump(body({"Body": 5}))
+        _decode.decode_dump(body({"Body": 5}))
 
 
 def test_details_normalise_event_details_to_strings():
@@ -633,7 +633,7 @@ def test_details_normalise_event_details_to_strings():
             },
         ],
     }
-    details = _wire.decode_details(body(data))
+    details = _decode.decode_details(body(data))
     bounced, changed, unknown = details.message_events
     assert bounced.type is EventType.BOUNCED
     assert bounced.details == {"BounceID": "1033567275", "Summary": "failed"}
@@ -647,14 +647,14 @@ def test_details_normalise_event_details_to_strings():
 def test_attachments_as_objects_give_their_names():
     """Attachments given as objects with a Name decode to their names."""
     data = {**MESSAGE, "Attachments": ["a.pdf", {"Name": "b.png", "ContentType": "image/png"}]}
-    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _decode.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
     assert message.attachments == ("a.pdf", "b.png")
 
 
 def test_unknown_enum_values_are_kept():
     """A status or platform Postmark adds later decodes as a pseudo-member."""
     data = {**MESSAGE, "Status": "Archived", "TrackLinks": "Everywhere"}
-    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _decode.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
     assert message.status == "Archived"
     assert not message.status.known
     assert message.track_links == "Everywhere"
@@ -668,7 +668,7 @@ def test_open_with_empty_geo_and_missing_optionals():
         "Recipient": "r@x",
         "Geo": {},
     }
-    (open_,), total = _wire.decode_opens(body({"TotalCount": 1, "Opens": [data]}))
+    (open_,), total = _decode.decode_opens(body({"TotalCount": 1, "Opens": [data]}))
     assert total == 1
     assert open_.geo is not None
     assert open_.geo.country is None
@@ -705,7 +705,7 @@ def test_click_decodes_every_documented_field():
         "Recipient": "jane@example.com",
     }
     strict = make_strict_converter()
-    (click,), _ = _wire.decode_clicks(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
+    (click,), _ = _decode.decode_clicks(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
     assert click.click_location == "HTML"
     assert click.platform is Platform.DESKTOP
     assert click.client is not None
@@ -725,10 +725,10 @@ def test_production_decoding_ignores_new_keys_but_strict_does_not():
     """Unknown keys pass the lenient converter and fail the strict one."""
     data = {**MESSAGE, "BrandNewField": 1}
     page = body({"TotalCount": 1, "Messages": [data]})
-    (message,), _ = _wire.decode_messages(page)
+    (message,), _ = _decode.decode_messages(page)
     assert message.message_id == "id-1"
     with pytest.raises(DecodeError, match="BrandNewField"):
-        _wire.decode_messages(page, converter=make_strict_converter())
+        _decode.decode_messages(page, converter=make_strict_converter())
 
 
 STATS_MODELS = [
@@ -748,7 +748,7 @@ STATS_MODELS = [
 @pytest.mark.parametrize("model", STATS_MODELS)
 def test_empty_day_series_decode_to_zeros(model):
     """{"Days": []} (an empty range) decodes to no days and zero totals."""
-    series = _wire.decode_stats(
+    series = _decode.decode_stats(
         body({"Days": []}), model, endpoint="e", converter=make_strict_converter()
     )
     assert series.days == ()
@@ -772,7 +772,7 @@ def test_sparse_days_default_missing_counters_to_zero():
         "SMTPApiError": 0,
         "Transient": 2,
     }
-    series = _wire.decode_stats(
+    series = _decode.decode_stats(
         body(data), BounceCounts, endpoint="e", converter=make_strict_converter()
     )
     first, second = series.days
@@ -794,7 +794,7 @@ def test_sparse_days_default_missing_counters_to_zero():
 def test_platform_and_location_series_use_snake_case_fields():
     """WebMail → web_mail, HTML → html, Text → text."""
     strict = make_strict_converter()
-    platforms = _wire.decode_stats(
+    platforms = _decode.decode_stats(
         body(
             {
                 "Days": [{"Date": "2024-01-01", "WebMail": 3, "Desktop": 1}],
@@ -807,7 +807,7 @@ def test_platform_and_location_series_use_snake_case_fields():
         converter=strict,
     )
     assert (platforms.web_mail, platforms.days[0].web_mail, platforms.mobile) == (3, 3, 0)
-    location = _wire.decode_stats(
+    location = _decode.decode_stats(
         body({"Days": [{"Date": "2024-01-01", "HTML": 14, "Text": 6}], "HTML": 14, "Text": 6}),
         ClickLocationCounts,
         endpoint="e",
@@ -829,7 +829,7 @@ def test_dynamic_keys_become_mappings():
         "4s": 2,
         "unknown": 1,
     }
-    series = _wire.decode_stats(body(data), DynamicCounts, endpoint="e")
+    series = _decode.decode_stats(body(data), DynamicCounts, endpoint="e")
     assert series.days[0].date == dt.date(2017, 1, 30)
     assert series.days[0].counts == {"0s": 1, "16s": 1, "unknown": 1}
     assert series.days[1].counts == {"20s+": 2, "4s": 2}
@@ -848,12 +848,12 @@ def test_dynamic_keys_become_mappings():
 def test_malformed_dynamic_series_are_decode_errors(data):
     """A day without a date or a non-integer count raises DecodeError."""
     with pytest.raises(DecodeError):
-        _wire.decode_stats(body(data), DynamicCounts, endpoint="e")
+        _decode.decode_stats(body(data), DynamicCounts, endpoint="e")
 
 
 def test_overview_reads_rates_as_floats_and_defaults_absent_counters():
     """The overview's rates are floats; counters it omits are 0."""
-    overview = _wire.decode_stats(
+    overview = _decode.decode_stats(
         body({"Sent": 93, "BounceRate": 1.5, "SMTPApiErrors": 2}), OutboundOverview, endpoint="e"
     )
     assert (overview.sent, overview.bounce_rate, overview.smtp_api_errors, overview.opens) == (
@@ -867,6 +867,6 @@ def test_overview_reads_rates_as_floats_and_defaults_absent_counters():
 def test_counter_that_is_not_an_integer_is_a_decode_error():
     """A fractional or boolean count is refused, not truncated."""
     with pytest.raises(DecodeError):
-        _wire.decode_stats(body({"Days": [], "Sent": 1.5}), SentCounts, endpoint="e")
+        _decode.decode_stats(body({"Days": [], "Sent": 1.5}), SentCounts, endpoint="e")
     with pytest.raises(DecodeError):
-        _wire.decode_stats(body({"Days": [], "Sent": True}), SentCounts, endpoint="e")
+        _decode.decode_stats(body({"Days": [], "Sent": True}), SentCounts, endpoint="e")
