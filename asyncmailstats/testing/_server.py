@@ -365,7 +365,8 @@ class FakeServer:
         assert plan is not None  # noqa: S101 - a kind is only drawn from a plan
         self.faults_injected[kind] += 1
         if kind in _STATUS_OF:
-            headers = {"Retry-After": f"{plan.retry_after:g}"} if kind == "rate_limit" else {}
+            delay = f"{plan.retry_after:.3f}".rstrip("0").rstrip(".")
+            headers = {"Retry-After": delay} if kind == "rate_limit" else {}
             return self.__error(_STATUS_OF[kind], headers)
         if kind in {"max_concurrency", "max_rate"}:
             return self.__error(429, {})

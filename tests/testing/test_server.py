@@ -171,6 +171,16 @@ async def test_latency_is_applied(client: aiohttp.ClientSession) -> None:
 # -- each fault kind, seen by a plain client ----------------------------------------------
 
 
+@pytest.mark.parametrize(("seconds", "header"), [(0.0, "0"), (2.5, "2.5"), (120.0, "120")])
+async def test_retry_after_is_plain_seconds(
+    client: aiohttp.ClientSession, seconds: float, header: str
+) -> None:
+    """Retry-After is written as plain decimal seconds, never in exponent notation."""
+    server = EchoServer(faults=FaultPlan(rate_limit=1.0, retry_after=seconds))
+    async with server, client.get(server.url + "/ok") as response:
+        assert response.headers["Retry-After"] == header
+
+
 @pytest.mark.parametrize(
     ("kind", "status"),
     [
