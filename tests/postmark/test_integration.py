@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asyncmailstats import Session
+from asyncmailstats import RetryPolicy, Session
 from asyncmailstats.exceptions import NotFoundError, ResultWindowError
 from asyncmailstats.postmark import _wire
 from asyncmailstats.postmark._api import PostmarkAPI
@@ -20,7 +20,7 @@ from asyncmailstats.postmark.models import (
     OutboundMessage,
     OutboundMessageDetails,
 )
-from asyncmailstats.testing import FakePostmark
+from asyncmailstats.testing import FakePostmark, FaultPlan, instant_retries
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
@@ -316,3 +316,40 @@ async def test_slash_in_an_id_stays_in_its_segment(small):
     assert paths[0] == "/messages/outbound/..%2F..%2Fstats%2Foutbound/details"
     assert all(p.startswith(("/messages/outbound/", "/messages/outbound/opens/")) for p in paths)
     assert all(p.count("/") in (4, 5) for p in paths)
+
+
+async def test_windowed_stream_stays_exact_through_faults():
+    """With 500s, 502s, 503s, 429s, resets and cut bodies retried, nothing is lost or repeated."""
+    faults = FaultPlan(
+        server_error=0.04,
+        bad_gateway=0.03,
+        unavailable=0.03,
+        rate_limit=0.04,
+        rate_limit_no_header=0.03,
+        reset=0.03,
+        truncate=0.03,
+        seed=5,
+    )
+    with instant_retries():
+        async with (
+            Session(retry=RetryPolicy(max_attempts=12)) as session,
+            FakePostmark(messages=14_000, seed=8, now=NOW, faults=faults) as fake,
+        ):
+            api = session.postmark(server_token=fake.token, base_url=fake.url)
+            truth = [m["MessageID"] for m in fake.search_messages({})]
+            assert len(truth) > 10_000
+            got = [
+                m.message_id
+                for m in await api.outbound_messages(from_date=START, to_date=NOW).to_list()
+            ]
+            assert got == truth
+            assert sum(fake.faults_injected.values()) >= 5
+            assert session.statistics().retries >= 5
+            check_requests(fake)
+
+
+async def test_api_repr_holds_no_secret(small):
+    """The API object's repr names the base URL, never the token."""
+    api, fake = small
+    assert fake.url in repr(api)
+    assert fake.token not in repr(api)
