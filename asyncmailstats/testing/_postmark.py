@@ -609,7 +609,7 @@ class FakePostmark(FakeServer):
         if message.status == "Queued":
             return
         rng, now = self._rng, self._now_ticks
-        sent = message.ticks + message.delay
+        sent = min(message.ticks + message.delay, now)  # nothing happens after `now`
         hour = 3600 * TICKS
         for rcpt in message.everyone:
             fate = rng.random()
@@ -622,9 +622,9 @@ class FakePostmark(FakeServer):
             delivered = sent
             if fate < 0.04:
                 message.events.append(("Transient", rcpt, sent))
-                delivered += hour // 6
+                delivered = min(sent + hour // 6, now)
             message.events.append(("Delivered", rcpt, delivered))
-            if fate > 0.998:
+            if fate > 0.998 and delivered + hour <= now:
                 message.events.append(("SpamComplaint", rcpt, delivered + hour))
             if message.track_opens and rng.random() < self.open_rate:
                 at = delivered + 5 * TICKS + int(rng.expovariate(1 / (6 * hour)))

@@ -603,3 +603,12 @@ async def test_injected_errors_use_postmarks_error_shape(fake: FakePostmark) -> 
                 body = await response.json()
                 assert body["ErrorCode"] == code
                 assert body["Message"]
+
+
+def test_nothing_happens_after_now() -> None:
+    """No message, event, open or click is later than `now`, even for the newest messages."""
+    fake = FakePostmark(messages=20_000, seed=0, now=NOW, retention_days=1)
+    newest = fake.message_ids()[:2000]
+    events = [e for mid in newest for e in fake.details(mid)["MessageEvents"]]
+    records = [*fake.messages[:2000], *fake.opens[:2000], *fake.clicks[:2000], *events]
+    assert max(when(r) for r in records) <= NOW
