@@ -103,10 +103,18 @@ async def settle(turns: int = SETTLE_TURNS) -> None:
         await asyncio.sleep(0)
 
 
+def _serving(task: asyncio.Task[Any]) -> bool:
+    """Whether *task* belongs to an aiohttp server (a fake still answering), not the client."""
+    return getattr(task.get_coro(), "__qualname__", "").startswith("RequestHandler.")
+
+
 def pending_tasks() -> list[asyncio.Task[Any]]:
-    """Return the tasks of this loop, other than the running one, that are not done."""
+    """Return the client-side tasks of this loop, other than the running one, not yet done.
+
+    Tasks of a fake server that is still running are not the client's and are left out.
+    """
     current = asyncio.current_task()
-    return [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    return [t for t in asyncio.all_tasks() if t is not current and not t.done() and not _serving(t)]
 
 
 @pytest.fixture
