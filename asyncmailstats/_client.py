@@ -142,26 +142,28 @@ class ProviderClient:
         limiter = self.limiter
         counters = self.counters
         timeout = self.timeout
+        secrets = self._secrets
 
         async def attempt() -> T:
             counters.requests += 1
-            await limiter.acquire()
             try:
-                response = await transport.send(request, url, timeout)
-            finally:
-                limiter.release()
-            result = decode(response)
+                await limiter.acquire()
+                try:
+                    response = await transport.send(request, url, timeout)
+                finally:
+                    limiter.release()
+                result = decode(response)
+            except MailStatsError as error:
+                # Scrub here, before the retry loop logs the error, not only once it surfaces.
+                if secrets:
+                    self._scrub(error)
+                raise
             limiter.record_success()
             return result
 
-        try:
-            return await retry_call(
-                attempt, self.retry, hooks=self._hooks, rng=self._rng, label=request.label
-            )
-        except MailStatsError as error:
-            if self._secrets:
-                self._scrub(error)
-            raise
+        return await retry_call(
+            attempt, self.retry, hooks=self._hooks, rng=self._rng, label=request.label
+        )
 
     def statistics(self) -> ProviderStatistics:
         """Return a snapshot of this client's counters."""

@@ -61,6 +61,65 @@ def _retrieve(task: asyncio.Task[object]) -> None:
         task.exception()
 
 
+class _Work(Generic[I, T]):
+    """What the feeder and the workers share.
+
+    The tasks reference this object, never the :class:`FanOut` that owns it, so a
+    consumer that drops its ``FanOut`` (a ``break``) lets it be collected, and its
+    finaliser cancels the work.
+    """
+
+    __slots__ = ("fn", "ordered", "outstanding", "queue", "slots", "workers")
+
+    def __init__(
+        self, fn: Callable[[I], Awaitable[T] | T], *, concurrency: int, ordered: bool
+    ) -> None:
+        self.fn = fn
+        self.ordered = ordered
+        self.slots = asyncio.Semaphore(concurrency)
+        # Unordered: finished outcomes. Ordered: worker tasks in input order.
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.workers: set[asyncio.Task[Outcome[I, T]]] = set()
+        self.outstanding = 0
+
+    async def feed(self, items: Iterable[I] | AsyncIterable[I]) -> None:
+        try:
+            if isinstance(items, AsyncIterable):
+                async for item in items:
+                    await self.start(item)
+            else:
+                for item in items:
+                    await self.start(item)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self.queue.put_nowait(_End(exc))
+        else:
+            self.queue.put_nowait(_End())
+
+    async def start(self, item: I) -> None:
+        await self.slots.acquire()
+        self.outstanding += 1
+        task = asyncio.ensure_future(self.run(item))
+        task.add_done_callback(_retrieve)
+        self.workers.add(task)
+        task.add_done_callback(self.workers.discard)
+        if self.ordered:
+            self.queue.put_nowait(task)
+
+    async def run(self, item: I) -> Outcome[I, T]:
+        try:
+            result = self.fn(item)
+            if inspect.isawaitable(result):
+                result = await result
+            outcome: Outcome[I, T] = Outcome(item, value=cast("T", result))
+        except Exception as exc:  # noqa: BLE001 - one failing item never stops the rest
+            outcome = Outcome(item, error=exc)
+        if not self.ordered:
+            self.queue.put_nowait(outcome)
+        return outcome
+
+
 class FanOut(Generic[I, T]):
     """Async iterator of :class:`Outcome`; see :func:`fan_out`."""
 
@@ -72,16 +131,11 @@ class FanOut(Generic[I, T]):
         concurrency: int,
         ordered: bool,
     ) -> None:
-        self._fn = fn
+        self._work: _Work[I, T] = _Work(fn, concurrency=concurrency, ordered=ordered)
         self._items = items
-        self._ordered = ordered
-        self._slots = asyncio.Semaphore(concurrency)
-        # Unordered: finished outcomes. Ordered: worker tasks in input order.
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._feeder: asyncio.Task[None] | None = None
-        self._workers: set[asyncio.Task[Outcome[I, T]]] = set()
-        self._outstanding = 0
         self._input_done = False
+        self._input_error: BaseException | None = None
         self._closed = False
 
     def __aiter__(self) -> Self:
@@ -90,70 +144,37 @@ class FanOut(Generic[I, T]):
     async def __anext__(self) -> Outcome[I, T]:
         if self._closed:
             raise StopAsyncIteration
+        work = self._work
         if self._feeder is None:
-            self._feeder = asyncio.ensure_future(self._feed())
+            self._feeder = asyncio.ensure_future(work.feed(self._items))
             self._feeder.add_done_callback(_retrieve)
         try:
             while True:
-                if self._input_done and self._outstanding == 0:
+                if self._input_done and work.outstanding == 0:
+                    error, self._input_error = self._input_error, None
+                    if error is not None:
+                        raise error
                     raise StopAsyncIteration
-                entry = await self._queue.get()
+                entry = await work.queue.get()
                 if isinstance(entry, _End):
+                    # An input error waits until the items pulled before it are out.
                     self._input_done = True
-                    if entry.error is not None:
-                        raise entry.error
+                    self._input_error = entry.error
                     continue
-                if self._ordered:
+                if work.ordered:
                     outcome = await cast("asyncio.Task[Outcome[I, T]]", entry)
                 else:
                     outcome = cast("Outcome[I, T]", entry)
-                self._outstanding -= 1
-                self._slots.release()
+                work.outstanding -= 1
+                work.slots.release()
                 return outcome
         except BaseException:
             self._cancel()
             raise
 
-    async def _feed(self) -> None:
-        try:
-            if isinstance(self._items, AsyncIterable):
-                async for item in self._items:
-                    await self._start(item)
-            else:
-                for item in self._items:
-                    await self._start(item)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self._queue.put_nowait(_End(exc))
-        else:
-            self._queue.put_nowait(_End())
-
-    async def _start(self, item: I) -> None:
-        await self._slots.acquire()
-        self._outstanding += 1
-        task = asyncio.ensure_future(self._run(item))
-        task.add_done_callback(_retrieve)
-        self._workers.add(task)
-        task.add_done_callback(self._workers.discard)
-        if self._ordered:
-            self._queue.put_nowait(task)
-
-    async def _run(self, item: I) -> Outcome[I, T]:
-        try:
-            result = self._fn(item)
-            if inspect.isawaitable(result):
-                result = await result
-            outcome: Outcome[I, T] = Outcome(item, value=cast("T", result))
-        except Exception as exc:  # noqa: BLE001 - one failing item never stops the rest
-            outcome = Outcome(item, error=exc)
-        if not self._ordered:
-            self._queue.put_nowait(outcome)
-        return outcome
-
     def _cancel(self) -> list[asyncio.Task[object]]:
         self._closed = True
-        tasks: list[asyncio.Task[object]] = list(self._workers)
+        tasks: list[asyncio.Task[object]] = list(self._work.workers)
         if self._feeder is not None:
             tasks.append(self._feeder)
         for task in tasks:

@@ -13,9 +13,16 @@ SECRET_HEADERS: Final = frozenset(
 )
 
 
+#: Headers whose values a repr shows; every other value is hidden, because a provider's
+#: credential header may have any name (EmailConsul's is configurable).
+SHOWN_HEADERS: Final = frozenset(
+    {"accept", "accept-encoding", "content-length", "content-type", "user-agent"}
+)
+
+
 def _redact_headers(headers: Mapping[str, str]) -> str:
     shown = {
-        name: ("<redacted>" if name.lower() in SECRET_HEADERS else value)
+        name: (value if name.lower() in SHOWN_HEADERS else "<redacted>")
         for name, value in headers.items()
     }
     return repr(shown)

@@ -69,6 +69,7 @@ class Limiter:
         self._resume_at = 0.0
         self._next_start = 0.0
         self._interval = 1.0 / limits.max_rate if limits.max_rate else 0.0
+        self._rate_lock = asyncio.Lock()
         self._successes = 0
 
     def slot(self) -> _Slot:
@@ -100,7 +101,7 @@ class Limiter:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # the slot was handed over just as we were cancelled
-            else:
+            elif waiter in self._waiters:  # release() may have dropped it already
                 self._waiters.remove(waiter)
             raise
 
@@ -112,11 +113,14 @@ class Limiter:
                 break
             await asyncio.sleep(remaining)
         if self._interval:
-            now = time.monotonic()
-            start = max(now, self._next_start)
-            self._next_start = start + self._interval
-            if start > now:
-                await asyncio.sleep(start - now)
+            # One request at a time waits for its turn (first come, first served), and
+            # the next turn is measured from the actual start: a late wake-up must not
+            # let the requests queued behind it start in a burst.
+            async with self._rate_lock:
+                delay = self._next_start - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                self._next_start = time.monotonic() + self._interval
 
     def release(self) -> None:
         """Give a slot back and hand it to the longest waiter, if the limit allows."""

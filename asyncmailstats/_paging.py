@@ -238,6 +238,11 @@ class _LimitedPages(Generic[T]):
             self._remaining -= len(page.items)
         return page
 
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has ended or was closed."""
+        return self._done
+
     async def aclose(self) -> None:
         """Close the underlying source."""
         self._done = True
@@ -267,6 +272,8 @@ class _Items(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        if self._pages.closed:  # closed early: the rest of a buffered page is dropped too
+            raise StopAsyncIteration
         while self._index >= len(self._items):
             page = await self._pages.__anext__()
             self._items = page.items
