@@ -28,7 +28,8 @@ EDGE: Final = dt.timedelta(seconds=1)
 SearchFetch = Callable[[Params, int, int], Awaitable[tuple[Sequence[OutboundMessage], int]]]
 
 _WINDOW_HINT: Final = (
-    "more than 10000 messages fall within one second; narrow the search with filters"
+    "the date range cannot be split further (over 10000 messages within one second, or "
+    "within the hour repeated when daylight saving time ends); narrow it with filters"
 )
 
 
