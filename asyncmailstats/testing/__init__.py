@@ -16,12 +16,13 @@ if TYPE_CHECKING:
     from ._emailconsul import FakeEmailConsul
     from ._getresponse import FakeGetResponse
     from ._postmark import FakePostmark
-    from ._server import FaultPlan, RecordedRequest
+    from ._server import FakeServer, FaultPlan, RecordedRequest
 
 __all__ = [
     "FakeEmailConsul",
     "FakeGetResponse",
     "FakePostmark",
+    "FakeServer",
     "FaultPlan",
     "RecordedRequest",
     "instant_retries",
@@ -31,6 +32,7 @@ _LAZY = {
     "FakeEmailConsul": "._emailconsul",
     "FakeGetResponse": "._getresponse",
     "FakePostmark": "._postmark",
+    "FakeServer": "._server",
     "FaultPlan": "._server",
     "RecordedRequest": "._server",
 }
