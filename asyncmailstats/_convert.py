@@ -194,5 +194,8 @@ def structure(
 
 
 def _short_repr(data: Any) -> str:
-    text = repr(data)
+    try:
+        text = repr(data)
+    except RecursionError:
+        return "<nested too deeply to show>"
     return text[:500]
