@@ -38,3 +38,23 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
     session.install("-e", ".", "mypy>=1.10")
     session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks on the fake servers; ``nox -s bench -- --quick`` for a short run.
+
+    The peer SDKs, uvloop and the profiler are bench-only dependencies. sniffio is
+    installed for the official SDK's sake: httpcore imports it on every request and,
+    when it is missing, pays for a failed import each time.
+    """
+    session.install(
+        "-e",
+        ".[speedups]",
+        "postmark-python",
+        "postmarker",
+        "uvloop",
+        "pyinstrument",
+        "sniffio",
+    )
+    session.run("python", "benchmarks/run.py", *session.posargs)

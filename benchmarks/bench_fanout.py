@@ -1,0 +1,99 @@
+"""Fan-out: fetch the details of many messages at a bounded concurrency.
+
+asyncmailstats runs ``fan_out(pm.message_details, ids, concurrency=c)`` on a session with
+``Limits(max_concurrency=c)``; the official SDK has no fan-out, so it runs
+``asyncio.gather`` over ``client.outbound.get(id)`` under an ``asyncio.Semaphore(c)``;
+the reference does the same with aiohttp + orjson, decoding to dicts.
+"""
+
+from __future__ import annotations
+
+import _contenders as c
+from _harness import Contender, Sample, Series, Table, alternate, ms, ratio
+from _servers import ServerProcess
+
+CONCURRENCY = (8, 32, 128)
+
+
+async def details(
+    server: ServerProcess, *, count: int, concurrency: int, rounds: int, fake: str = "postmark"
+) -> list[Series]:
+    """Time every contender fetching *count* message details at *concurrency*."""
+    info = server.info[fake]
+    url, token = info["url"], info["token"]
+    ids = info["message_ids"][:count]
+    if len(ids) < count:
+        msg = f"the fake has only {len(ids)} message ids, {count} wanted"
+        raise ValueError(msg)
+    meta = {"concurrency": concurrency}
+    contenders = [
+        Contender(
+            f"asyncmailstats fan_out c={concurrency}",
+            lambda: c.ams_details(url, token, ids, concurrency=concurrency),
+            count,
+            {**meta, "client": "asyncmailstats"},
+        ),
+        Contender(
+            f"official SDK gather+semaphore c={concurrency}",
+            lambda: c.sdk_details(url, token, ids, concurrency=concurrency),
+            count,
+            {**meta, "client": "sdk"},
+        ),
+        Contender(
+            f"reference gather+semaphore c={concurrency}",
+            lambda: c.ref_details(url, token, ids, concurrency=concurrency),
+            count,
+            {**meta, "client": "reference"},
+        ),
+    ]
+
+    def between() -> None:
+        server.reset()
+
+    def after(sample: Sample) -> None:
+        sample.extra.update(server.stats()[fake])
+
+    return await alternate(contenders, rounds=rounds, between=between, after=after)
+
+
+def details_table(by_loop: dict[str, list[Series]], latency: float, count: int) -> Table:
+    """Tabulate the fan-out runs of every loop kind and concurrency."""
+    table = Table(
+        f"Fan-out {count:,} message_details at {ms(latency)} ms latency",
+        [
+            "contender",
+            "loop",
+            "median ms",
+            "min ms",
+            "SDK / this",
+            "this / ref",
+            "ideal ms",
+            "requests/s",
+            "server max in flight",
+        ],
+    )
+    for loop, series in by_loop.items():
+        for conc in sorted({s.info["concurrency"] for s in series}):
+            group = [s for s in series if s.info["concurrency"] == conc]
+            sdk = next(s for s in group if s.info["client"] == "sdk")
+            ref = next(s for s in group if s.info["client"] == "reference")
+            for s in group:
+                table.add(
+                    s.name,
+                    loop,
+                    ms(s.median),
+                    ms(s.best),
+                    ratio(sdk.median, s.median),
+                    ratio(s.median, ref.median) if s is not ref else None,
+                    ms(count * latency / conc),
+                    round(s.records / s.median),
+                    max(x.extra.get("max_in_flight", 0) for x in s.samples),
+                )
+    table.notes += [
+        "ideal = n x latency / concurrency",
+        (
+            "the SDK's httpx client keeps at most 100 connections (httpx's default pool), "
+            "so it cannot go above 100 in flight"
+        ),
+    ]
+    return table
