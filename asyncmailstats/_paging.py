@@ -86,6 +86,10 @@ def check_paging(limit: object, page_size: object, max_page_size: int, prefetch:
     return size
 
 
+#: Tasks closing page sources that were dropped mid-stream; held here so they finish.
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 def _retrieve(task: asyncio.Task[object]) -> None:
     # Mark the exception of an abandoned page as retrieved; awaiting still raises it.
     if not task.cancelled():
@@ -118,6 +122,8 @@ class OffsetPages(Generic[T]):
         self._total: int | None = None
         self._done = False
         self._shrunk = False
+        # Cancelled page requests that may still be unwinding; aclose() waits for them.
+        self._stopping: list[asyncio.Task[tuple[Sequence[T], int]]] = []
 
     def __aiter__(self) -> Self:
         return self
@@ -194,13 +200,19 @@ class OffsetPages(Generic[T]):
 
     def _cancel_window(self) -> None:
         while self._window:
-            self._window.popleft()[2].cancel()
+            task = self._window.popleft()[2]
+            if task.cancel():
+                self._stopping.append(task)
+
+    def cancel(self) -> None:
+        """Cancel every page request in flight now, without waiting (see :meth:`aclose`)."""
+        self._done = True
+        self._cancel_window()
 
     async def aclose(self) -> None:
         """Cancel every page request in flight and wait until they have stopped."""
-        self._done = True
-        tasks = [task for _, _, task in self._window]
-        self._cancel_window()
+        self.cancel()
+        tasks, self._stopping = self._stopping, []
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -213,10 +225,17 @@ class OffsetPages(Generic[T]):
 class _LimitedPages(Generic[T]):
     """Pages of a source, cut at ``limit`` items; closes the source when it ends early."""
 
-    def __init__(self, source: PageSource[T], limit: int | None) -> None:
+    def __init__(
+        self,
+        source: PageSource[T],
+        limit: int | None,
+        closing: set[asyncio.Task[None]] | None = None,
+    ) -> None:
         self._source = source
         self._remaining = limit
         self._done = False
+        self._source_open = False  # started and neither exhausted nor closed
+        self._closing = closing
 
     def __aiter__(self) -> Self:
         return self
@@ -227,8 +246,13 @@ class _LimitedPages(Generic[T]):
         if self._remaining == 0:
             await self.aclose()
             raise StopAsyncIteration
+        self._source_open = True
         try:
             page = await self._source.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            self._source_open = False
+            raise
         except BaseException:
             self._done = True
             raise
@@ -246,7 +270,28 @@ class _LimitedPages(Generic[T]):
     async def aclose(self) -> None:
         """Close the underlying source."""
         self._done = True
+        self._source_open = False
         await self._source.aclose()
+
+    def __del__(self) -> None:
+        # Dropped mid-stream (a ``break``): stop the source's requests now, and close it
+        # in a task the paginator's aclose() can wait for.
+        if not getattr(self, "_source_open", False):
+            return
+        self._source_open = False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the source's own finaliser does what it can
+        cancel = getattr(self._source, "cancel", None)
+        if callable(cancel):
+            cancel()
+        task = loop.create_task(self._source.aclose())
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+        if self._closing is not None:
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     async def __aenter__(self) -> Self:
         return self
@@ -303,13 +348,14 @@ class Paginator(Generic[T]):
         self._open_pages = open_pages
         self._limit = check_limit(limit)
         self._open: weakref.WeakSet[_LimitedPages[T]] = weakref.WeakSet()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<Paginator limit={self._limit}>"
 
     def pages(self) -> _LimitedPages[T]:
         """Return an async iterator over the stream's pages (also an async context manager)."""
-        pages = _LimitedPages(self._open_pages(self._limit), self._limit)
+        pages = _LimitedPages(self._open_pages(self._limit), self._limit, self._closing)
         self._open.add(pages)
         return pages
 
@@ -332,9 +378,11 @@ class Paginator(Generic[T]):
         return result
 
     async def aclose(self) -> None:
-        """Close every iteration of this paginator that is still open."""
+        """Close every iteration of this paginator, and wait for those left by a ``break``."""
         for pages in list(self._open):
             await pages.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -153,6 +153,42 @@ async def test_async_with_cancels_in_flight_pages(settle) -> None:
         assert sorted(source.started) == [0, 10, 20, 30]
     assert sorted(source.cancelled) == [10, 20, 30]
     assert source.in_flight == 0
+
+
+async def test_async_with_exit_waits_for_pages_cancelled_by_a_break(settle) -> None:
+    """After a break inside ``async with paginator``, every page request is over at exit."""
+    source = Source(1000, hold_after=10)
+    async with source.paginator(prefetch=3) as paginator:
+        async for item in paginator:
+            await settle()
+            assert sorted(source.started) == [0, 10, 20, 30]
+            assert item == 0
+            break
+    assert source.in_flight == 0
+    assert sorted(source.cancelled) == [10, 20, 30]
+
+
+async def test_async_with_exit_closes_a_composed_source_left_by_a_break(settle) -> None:
+    """A page source written as an async generator is closed, and waited for, at exit."""
+    source = Source(1000, hold_after=10)
+    closed: list[bool] = []
+
+    async def composed(limit: int | None) -> AsyncIterator[Page[int]]:
+        pages = offset_pages(source.fetch, page_size=10, prefetch=2, limit=limit)
+        try:
+            async for page in pages:
+                yield page
+        finally:
+            await pages.aclose()
+            closed.append(True)
+
+    async with Paginator(composed) as paginator:  # type: ignore[arg-type]
+        async for _ in paginator:
+            await settle()
+            break
+    assert closed == [True]
+    assert source.in_flight == 0
+    assert sorted(source.cancelled) == [10, 20]
 
 
 async def test_exception_in_the_loop_cancels_in_flight_pages(settle) -> None:
