@@ -232,7 +232,7 @@ async def test_max_rate_is_not_zeroed_by_instant_retries(session, memory_transpo
     assert starts[2] - starts[0] >= 2 / 50.0 - SLACK
 
 
-async def test_slots_are_handed_out_first_come_first_served() -> None:
+async def test_slots_are_handed_out_first_come_first_served(kit) -> None:
     """Waiters get freed slots in the order they asked."""
     limiter = Limiter(Limits(max_concurrency=1))
     await limiter.acquire()
@@ -244,20 +244,20 @@ async def test_slots_are_handed_out_first_come_first_served() -> None:
         limiter.release()
 
     tasks = [asyncio.create_task(wait(n)) for n in range(5)]
-    await kit_until(lambda: limiter.waiting == 5)
+    await kit.until(lambda: limiter.waiting == 5)
     limiter.release()
     await asyncio.gather(*tasks)
     assert order == [0, 1, 2, 3, 4]
     assert (limiter.in_flight, limiter.waiting) == (0, 0)
 
 
-async def test_cancelled_waiter_gives_up_its_place() -> None:
+async def test_cancelled_waiter_gives_up_its_place(kit) -> None:
     """A waiter cancelled in the queue leaves it; the slot goes to the next waiter."""
     limiter = Limiter(Limits(max_concurrency=1))
     await limiter.acquire()
     cancelled = asyncio.create_task(limiter.acquire())
     served = asyncio.create_task(limiter.acquire())
-    await kit_until(lambda: limiter.waiting == 2)
+    await kit.until(lambda: limiter.waiting == 2)
     cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cancelled
@@ -268,12 +268,12 @@ async def test_cancelled_waiter_gives_up_its_place() -> None:
     assert limiter.in_flight == 0
 
 
-async def test_waiter_cancelled_as_the_slot_frees_stays_cancelled() -> None:
+async def test_waiter_cancelled_as_the_slot_frees_stays_cancelled(kit) -> None:
     """A waiter cancelled in the same turn a slot is released raises CancelledError only."""
     limiter = Limiter(Limits(max_concurrency=1))
     await limiter.acquire()
     waiter = asyncio.create_task(limiter.acquire())
-    await kit_until(lambda: limiter.waiting == 1)
+    await kit.until(lambda: limiter.waiting == 1)
     waiter.cancel()
     limiter.release()  # before the cancelled waiter has had a chance to run
     with pytest.raises(asyncio.CancelledError):
@@ -284,12 +284,12 @@ async def test_waiter_cancelled_as_the_slot_frees_stays_cancelled() -> None:
     limiter.release()
 
 
-async def test_waiter_cancelled_after_being_handed_a_slot_returns_it() -> None:
+async def test_waiter_cancelled_after_being_handed_a_slot_returns_it(kit) -> None:
     """A waiter handed a slot and cancelled before it resumes gives the slot back."""
     limiter = Limiter(Limits(max_concurrency=1))
     await limiter.acquire()
     waiter = asyncio.create_task(limiter.acquire())
-    await kit_until(lambda: limiter.waiting == 1)
+    await kit.until(lambda: limiter.waiting == 1)
     limiter.release()  # hands the slot to the waiter
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -306,11 +306,3 @@ async def test_slot_context_manager_releases_on_error() -> None:
             raise KeyError
     assert limiter.in_flight == 0
     assert limiter.peak_in_flight == 1
-
-
-async def kit_until(predicate) -> None:
-    for _ in range(1000):
-        if predicate():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("condition never became true")
