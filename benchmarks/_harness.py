@@ -52,6 +52,10 @@ class Contender:
     run: Callable[[], Awaitable[Sample]]
     expected: int | None = None
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Take part in only the first this many rounds (``None``: every round).
+    rounds: int | None = None
+    #: A lighter run for the warm-up (``None``: ``run`` itself).
+    warmup: Callable[[], Awaitable[Sample]] | None = None
 
 
 @dataclasses.dataclass
@@ -103,12 +107,14 @@ async def alternate(
     series = [Series(c.name, [], dict(c.info)) for c in contenders]
     if warmup:
         for contender in contenders:
-            await contender.run()
+            await (contender.warmup or contender.run)()
     for index in range(rounds):
         shift = index % len(contenders)
         order = list(range(len(contenders)))[shift:] + list(range(len(contenders)))[:shift]
         for i in order:
             contender = contenders[i]
+            if contender.rounds is not None and index >= contender.rounds:
+                continue
             if between is not None:
                 between()
             sample = await contender.run()

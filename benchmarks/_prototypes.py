@@ -133,6 +133,65 @@ def structure_open(o: Any) -> Open:
     )
 
 
+def _geo_inline(value: Any) -> Geo | None:
+    d = _object(value, "Geo")
+    if d is None:
+        return None
+    g = d.get
+    s = _structure_str
+    return Geo(
+        country_iso_code=v if (v := g("CountryISOCode")) is None or type(v) is str else s(v, str),
+        country=v if (v := g("Country")) is None or type(v) is str else s(v, str),
+        region_iso_code=v if (v := g("RegionISOCode")) is None or type(v) is str else s(v, str),
+        region=v if (v := g("Region")) is None or type(v) is str else s(v, str),
+        city=v if (v := g("City")) is None or type(v) is str else s(v, str),
+        zip=v if (v := g("Zip")) is None or type(v) is str else s(v, str),
+        coords=v if (v := g("Coords")) is None or type(v) is str else s(v, str),
+        ip=v if (v := g("IP")) is None or type(v) is str else s(v, str),
+    )
+
+
+def _agent_inline(cls: type[Any], value: Any) -> Any:
+    d = _object(value, cls.__name__)
+    if d is None:
+        return None
+    g = d.get
+    s = _structure_str
+    return cls(
+        name=v if (v := g("Name")) is None or type(v) is str else s(v, str),
+        company=v if (v := g("Company")) is None or type(v) is str else s(v, str),
+        family=v if (v := g("Family")) is None or type(v) is str else s(v, str),
+    )
+
+
+def structure_open_inline(o: Any) -> Open:
+    """Like :func:`structure_open` with the ``str`` checks inlined (no call per field).
+
+    This is what generated source could look like: each optional string is one
+    conditional expression, and only a value of another type calls the slow hook.
+    """
+    if type(o) is not dict:
+        msg = f"expected an object for Open, got {type(o).__name__}"
+        raise TypeError(msg)
+    g = o.get
+    s = _structure_str
+    return Open(
+        message_id=v if type(v := o["MessageID"]) is str else s(v, str),
+        received_at=parse_datetime(o["ReceivedAt"]),
+        recipient=v if type(v := o["Recipient"]) is str else s(v, str),
+        record_type=v if (v := g("RecordType")) is None or type(v) is str else s(v, str),
+        message_stream=v if (v := g("MessageStream")) is None or type(v) is str else s(v, str),
+        tag=v if (v := g("Tag")) is None or type(v) is str else s(v, str),
+        first_open=_bool(g("FirstOpen")),
+        read_seconds=v if (v := g("ReadSeconds")) is None or type(v) is int else _int(v),
+        platform=_platform(g("Platform")),
+        user_agent=v if (v := g("UserAgent")) is None or type(v) is str else s(v, str),
+        client=_agent_inline(ClientInfo, g("Client")),
+        os=_agent_inline(OSInfo, g("OS")),
+        geo=_geo_inline(g("Geo")),
+    )
+
+
 # -- shared nested values -------------------------------------------------------------------
 
 _SHARED_LIMIT = 4096

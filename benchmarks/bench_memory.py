@@ -34,7 +34,7 @@ import asyncmailstats as ams
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 100_000)
 #: Link logs in the big EmailConsul fake: enough for a million distinct IP addresses.
-LINK_LOGS = 1_002_000
+LINK_LOGS = 1_035_000
 QUICK_LINK_LOGS = 101_000
 #: Records between two readings of the resident set size.
 SAMPLE_EVERY = 250

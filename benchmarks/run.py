@@ -159,6 +159,8 @@ def _network(run: Run, server: Any, loops: list[str], fanout_count: int) -> None
     options = run.options
     latency = options.latency
     rounds = options.rounds
+    # The long benchmarks (100 000 messages, 2 000 details) take fewer rounds.
+    heavy = min(rounds, 3)
     opens: dict[str, list[Series]] = {}
     messages: dict[str, list[Series]] = {}
     fanout: dict[str, list[Series]] = {}
@@ -173,14 +175,21 @@ def _network(run: Run, server: Any, loops: list[str], fanout_count: int) -> None
                 run.mark(f"stream/{loop}", "end")
             if "messages" in options.only:
                 run.mark(f"messages/{loop}", "start")
-                messages[loop] = await bench_stream.messages(server, rounds=rounds)
+                messages[loop] = await bench_stream.messages(server, rounds=heavy)
                 run.mark(f"messages/{loop}", "end")
             if "fanout" in options.only:
                 run.mark(f"fanout/{loop}", "start")
                 fanout[loop] = []
                 for conc in bench_fanout.CONCURRENCY:
+                    sdk_rounds = 0
+                    if loop == loops[0]:
+                        sdk_rounds = heavy if conc == bench_fanout.TARGET_CONCURRENCY else 1
                     fanout[loop] += await bench_fanout.details(
-                        server, count=fanout_count, concurrency=conc, rounds=rounds
+                        server,
+                        count=fanout_count,
+                        concurrency=conc,
+                        rounds=heavy,
+                        sdk_rounds=sdk_rounds,
                     )
                 run.mark(f"fanout/{loop}", "end")
             if "e2e" in options.only:
