@@ -23,7 +23,7 @@ from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmar
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
 GR_NOW = dt.datetime(2024, 6, 1, 12)  # noqa: DTZ001 - GetResponse's clock has no zone
-PERIOD = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
+PERIOD: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
 #: Long enough that later pages are still being served when the consumer leaves.
 LATENCY = 0.05
 
@@ -87,6 +87,7 @@ async def provider(name: str, seed: int) -> AsyncIterator[tuple[Any, Any, Sessio
     else:
         fake = FakeGetResponse(messages=100, seed=seed, now=GR_NOW, latency=LATENCY)
     async with fake, session:
+        api: Any
         if name == "postmark":
             api = session.postmark(server_token=fake.token, base_url=fake.url)
         elif name == "emailconsul":
@@ -123,7 +124,7 @@ async def test_cancelling_the_consumer_mid_page(stream: str, rel: types.SimpleNa
                 arrived.put_nowait(item)
 
         task = asyncio.ensure_future(consume())
-        got = []
+        got: list[Any] = []
         async with asyncio.timeout(10):
             # The consumer is now waiting for its next item; leave once requests are out.
             while not got or not await busy(session):

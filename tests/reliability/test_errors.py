@@ -28,7 +28,7 @@ from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmar
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
 GR_NOW = dt.datetime(2024, 6, 1, 12)  # noqa: DTZ001 - GetResponse's clock has no zone
-PERIOD = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
+PERIOD: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
 
 Call = Callable[[Any], Awaitable[Any]]
 

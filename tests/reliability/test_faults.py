@@ -25,7 +25,7 @@ from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmar
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
 GR_NOW = dt.datetime(2024, 6, 1, 12)  # noqa: DTZ001 - GetResponse's clock has no zone
-PERIOD = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
+PERIOD: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
 STRICT = make_strict_converter()
 
 #: One plan per retryable fault kind at a rate that hits many requests, and all at once.

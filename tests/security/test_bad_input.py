@@ -83,8 +83,16 @@ POSTMARK: dict[str, list[tuple[Any, type[Exception]]]] = {
 }
 
 #: The stats methods take whole days: any datetime is the wrong type there.
-STATS_DATES = [("2024-05-01", TypeError), (NAIVE, TypeError), (AWARE, TypeError)]
-POSTMARK_STATS = {**POSTMARK, "from_date": STATS_DATES, "to_date": STATS_DATES}
+STATS_DATES: list[tuple[Any, type[Exception]]] = [
+    ("2024-05-01", TypeError),
+    (NAIVE, TypeError),
+    (AWARE, TypeError),
+]
+POSTMARK_STATS: dict[str, list[tuple[Any, type[Exception]]]] = {
+    **POSTMARK,
+    "from_date": STATS_DATES,
+    "to_date": STATS_DATES,
+}
 
 PERIODS = [
     (DAY, TypeError),
@@ -320,17 +328,17 @@ async def test_bad_factory_arguments(call: Any, error: type[Exception]) -> None:
     ("make", "error"),
     [
         (lambda: Session(max_body_size=0), ValueError),
-        (lambda: Session(max_body_size="1"), TypeError),
-        (lambda: Session(timeout=30), TypeError),
+        (lambda: Session(max_body_size="1"), TypeError),  # type: ignore[arg-type]
+        (lambda: Session(timeout=30), TypeError),  # type: ignore[arg-type]
         (lambda: Limits(max_concurrency=0), ValueError),
         (lambda: Limits(max_rate=float("inf")), ValueError),
         (lambda: RetryPolicy(max_attempts=0), ValueError),
         (lambda: RetryPolicy(initial_delay=-1), ValueError),
         (lambda: RetryPolicy(max_delay=float("nan")), ValueError),
         (lambda: Timeout(total=0), ValueError),
-        (lambda: Timeout(connect="1"), TypeError),
-        (lambda: fan_out(5, [1]), TypeError),
-        (lambda: fan_out(str, 5), TypeError),
+        (lambda: Timeout(connect="1"), TypeError),  # type: ignore[arg-type]
+        (lambda: fan_out(5, [1]), TypeError),  # type: ignore[call-overload]
+        (lambda: fan_out(str, 5), TypeError),  # type: ignore[call-overload]
         (lambda: fan_out(str, "abc"), TypeError),
         (lambda: fan_out(str, [1], concurrency=0), ValueError),
     ],

@@ -134,7 +134,7 @@ async def test_query_values_stay_in_their_parameter() -> None:
 async def test_emailconsul_query_values_stay_in_their_parameter() -> None:
     """An EmailConsul domain filter with ``&limit=`` stays one value; paging is intact."""
     domain = "example.org&limit=1&offset=5"
-    period = {"period_from": NOW - dt.timedelta(days=2), "period_to": NOW}
+    period: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=2), "period_to": NOW}
     async with (
         FakeEmailConsul(link_logs=0, pixel_logs=0, deliveries=50, seed=3, now=NOW) as fake,
         Session() as session,

@@ -41,7 +41,7 @@ from asyncmailstats.testing import (
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 GR_NOW = dt.datetime(2024, 6, 1, 12)  # noqa: DTZ001 - GetResponse's clock has no zone
-PERIOD = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
+PERIOD: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
 SECRET = "s3cr3t-9f1c2d7e-4b6a-4e0f-a8d2-5c3b1e7f9a60"
 PROVIDERS = ["postmark", "emailconsul", "getresponse"]
 FAULTS = FaultPlan(
