@@ -152,20 +152,8 @@ async def test_breaking_out_mid_page(stream: str, rel: types.SimpleNamespace) ->
 
 PAGINATORS = [s for s in STREAMS if "fan-out" not in s and "stats_many" not in s]
 
-_DROPPED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Paginator.aclose() only reaches iterations still referenced: after a break the "
-        "iteration is dropped, its finaliser cancels the page requests but nobody awaits "
-        "them, so slots and connections are still held when 'async with' exits"
-    ),
-)
 
-
-@pytest.mark.parametrize(
-    "stream",
-    [pytest.param(s, marks=_DROPPED) if s in PAGINATORS else s for s in STREAMS],
-)
+@pytest.mark.parametrize("stream", STREAMS)
 async def test_closing_mid_page(stream: str, rel: types.SimpleNamespace) -> None:
     """Leaving ``async with stream`` early has stopped every request by the time it exits."""
     name, make = STREAMS[stream]
