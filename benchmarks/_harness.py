@@ -11,7 +11,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,11 @@ class Series:
         }
 
 
+def cpu_median(series: Series) -> float:
+    """Return the median process CPU seconds of a series' samples (0 when not recorded)."""
+    return statistics.median(float(s.extra.get("cpu_seconds", 0.0)) for s in series.samples)
+
+
 async def alternate(
     contenders: Sequence[Contender],
     *,
@@ -154,15 +159,15 @@ def loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     if kind == "uvloop":
         import uvloop  # noqa: PLC0415 - optional, bench-only
 
-        return uvloop.new_event_loop  # type: ignore[no-any-return]
+        return uvloop.new_event_loop
     msg = f"unknown loop kind {kind!r}"
     raise ValueError(msg)
 
 
-def run_async(main: Callable[[], Awaitable[Any]], loop: str) -> Any:
+def run_async(main: Callable[[], Coroutine[Any, Any, Any]], loop: str) -> Any:
     """Run ``main()`` on a fresh event loop of kind *loop*."""
     with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
-        return runner.run(main())  # type: ignore[arg-type]
+        return runner.run(main())
 
 
 def available_loops(wanted: str) -> list[str]:
@@ -187,7 +192,7 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         model = platform.processor()
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in VERSIONED:
         try:
             versions[name] = importlib.metadata.version(name)

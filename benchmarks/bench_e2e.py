@@ -7,8 +7,10 @@ instantly (from its cache of rendered records); it runs in its own process.
 
 from __future__ import annotations
 
+import functools
+
 import _contenders as c
-from _harness import Contender, Sample, Series, Table, alternate, ratio
+from _harness import Contender, Sample, Series, Table, alternate, cpu_median, ratio
 from _servers import ServerProcess
 
 OPENS = 10_000
@@ -22,7 +24,7 @@ async def opens(server: ServerProcess, *, rounds: int, fake: str = "postmark") -
     contenders = [
         Contender(
             f"asyncmailstats prefetch={p}",
-            lambda p=p: c.ams_opens(url, token, limit=OPENS, prefetch=p),
+            functools.partial(c.ams_opens, url, token, limit=OPENS, prefetch=p),
             OPENS,
             {"in_flight": p, "client": "asyncmailstats"},
         )
@@ -31,7 +33,7 @@ async def opens(server: ServerProcess, *, rounds: int, fake: str = "postmark") -
     contenders += [
         Contender(
             f"reference in-flight={p}",
-            lambda p=p: c.ref_opens(url, token, limit=OPENS, in_flight=p),
+            functools.partial(c.ref_opens, url, token, limit=OPENS, in_flight=p),
             OPENS,
             {"in_flight": p, "client": "reference"},
         )
@@ -80,13 +82,12 @@ def opens_table(by_loop: dict[str, list[Series]]) -> Table:
         refs = {s.info["in_flight"]: s for s in series if s.info["client"] == "reference"}
         for s in series:
             ref = refs.get(s.info["in_flight"]) if s.info["client"] == "asyncmailstats" else None
-            cpu = sorted(x.extra.get("cpu_seconds", 0.0) for x in s.samples)
             table.add(
                 s.name,
                 loop,
                 round(s.median * 1000, 1),
                 round(s.records / s.median),
-                round(cpu[len(cpu) // 2] * 1000, 1),
+                round(cpu_median(s) * 1000, 1),
                 ratio(sdk.median, s.median),
                 ratio(s.median, ref.median) if ref else None,
             )
