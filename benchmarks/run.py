@@ -150,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         "raw": run.raw,
         "total_seconds": round(time.perf_counter() - run.started, 1),
     }
+    loads = [mark["loadavg"][0] for marks in run.load.values() for mark in marks.values()]
+    if loads:
+        print(f"1-minute load average during the run: {min(loads):.2f} to {max(loads):.2f}")
     path = write_results(payload, None if options.output is None else Path(options.output))
     print(f"results written to {path} ({payload['total_seconds']} s in all)")
     return 0
