@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+import reprlib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -23,17 +25,32 @@ from .exceptions import DecodeError
 T = TypeVar("T")
 E = TypeVar("E", bound="OpenStrEnum")
 
+#: The first orjson release that refuses deeply nested JSON instead of overflowing the C
+#: stack (CVE-2024-27454); an older one installed beside us is not used.
+ORJSON_MIN_VERSION = (3, 9, 15)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts: list[int] = []
+    for part in text.split(".")[:3]:
+        digits = re.match(r"\d+", part)
+        parts.append(int(digits.group()) if digits else 0)
+    return tuple(parts)
+
+
+_loads: Callable[[bytes | str], Any] = json.loads
+_JSONErrors: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError)
 try:  # orjson is an optional speed-up: same results, faster parsing.
     import orjson as _orjson
-
-    _loads: Callable[[bytes | str], Any] = _orjson.loads
-    _JSONErrors: tuple[type[Exception], ...] = (_orjson.JSONDecodeError, ValueError)
 except ImportError:  # pragma: no cover - exercised only without orjson
-    _loads = json.loads
-    _JSONErrors = (ValueError, UnicodeDecodeError)
+    pass
+else:  # pragma: no cover - exercised only with orjson
+    if _version_tuple(getattr(_orjson, "__version__", "0")) >= ORJSON_MIN_VERSION:
+        _loads = _orjson.loads
+        _JSONErrors = (_orjson.JSONDecodeError, ValueError)
 
-#: The deepest JSON nesting accepted in a response body.
-MAX_JSON_DEPTH = 64
+#: Which parser :func:`loads` uses: ``"orjson"`` or ``"json"``.
+JSON_PARSER = "orjson" if _loads is not json.loads else "json"
 
 
 class OpenStrEnum(enum.StrEnum):
@@ -193,9 +210,25 @@ def structure(
         raise DecodeError(msg, endpoint=endpoint) from None
 
 
+_EXCERPT = reprlib.Repr()
+_EXCERPT.maxlevel = 6
+_EXCERPT.maxdict = _EXCERPT.maxlist = _EXCERPT.maxtuple = _EXCERPT.maxset = 10
+_EXCERPT.maxstring = _EXCERPT.maxother = 200
+
+
+def excerpt(value: Any, limit: int = 500) -> str:
+    """Return at most *limit* characters showing *value* for an error message.
+
+    Bytes are decoded leniently; anything else is shown with a bounded repr that never
+    recurses more than a few levels, so an excerpt of hostile, deeply nested JSON is
+    cheap and cannot raise :class:`RecursionError`.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value[: limit * 4]).decode("utf-8", "replace")[:limit]
+    if isinstance(value, str):
+        return value[:limit]
+    return _EXCERPT.repr(value)[:limit]
+
+
 def _short_repr(data: Any) -> str:
-    try:
-        text = repr(data)
-    except RecursionError:
-        return "<nested too deeply to show>"
-    return text[:500]
+    return excerpt(data)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
 import attrs
+from yarl import URL
 
 from ._client import ProviderClient, ProviderStatistics
 from ._limiter import Limits
@@ -91,7 +92,9 @@ def _check_base_url(value: object) -> str:
             "base_url %s uses plain HTTP: credentials will travel unencrypted",
             f"http://{parts.netloc}",
         )
-    return value.rstrip("/")
+    # The canonical, percent-encoded form: request paths are appended to it already
+    # encoded, and the transport sends the result without encoding it again.
+    return str(URL(value.rstrip("/")))
 
 
 def _is_loopback(host: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 import attrs
+from yarl import URL
 
 from ._http import Request, Response
 from .exceptions import DecodeError, RequestTimeoutError, TransportError
@@ -107,7 +108,8 @@ class AiohttpTransport:
         try:
             async with session.request(
                 request.method,
-                url,
+                # Encoded already: taken as is, so "%2E" is not decoded into a dot segment.
+                URL(url, encoded=True),
                 params=request.params or None,
                 headers=request.headers,
                 data=request.body,
@@ -141,13 +143,13 @@ class AiohttpTransport:
     async def _read_body(self, resp: aiohttp.ClientResponse, label: str) -> bytes:
         limit = self.max_body_size
         length = resp.content_length
-        if length is not None:
-            if length > limit:
-                raise _too_large(label, limit)
-            body = await resp.read()
-            if len(body) > limit:  # a compressed body can grow past its Content-Length
-                raise _too_large(label, limit)
-            return body
+        if length is not None and length > limit:
+            raise _too_large(label, limit)
+        if length is not None and "Content-Encoding" not in resp.headers:
+            # What Content-Length announces is what arrives: read it in one go.
+            return await resp.read()
+        # Unknown length, or a compressed body that may inflate far past its
+        # Content-Length: count what decompression yields while it streams in.
         chunks: list[bytes] = []
         size = 0
         async for chunk in resp.content.iter_chunked(_CHUNK):

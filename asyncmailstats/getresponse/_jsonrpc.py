@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import attrs
 
-from .._convert import loads
+from .._convert import excerpt, loads
 from .._http import Response
 from .._retry import parse_retry_after
 from ..exceptions import (
@@ -151,7 +151,10 @@ def error_from_object(
     else:
         message = "JSON-RPC error"
     cls = error_class(code, message)
-    body = json.dumps(error, ensure_ascii=False, default=str)
+    try:
+        body = json.dumps(error, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):  # nested too deeply to render whole
+        body = excerpt(error)
     return cls(
         scrub(message, secrets),
         provider=PROVIDER,
@@ -217,7 +220,7 @@ def _reply(obj: Any, *, status: int, endpoint: str, secrets: Collection[str]) ->
     """Read one reply object; a malformed one raises :class:`DecodeError`."""
     if not isinstance(obj, Mapping):
         msg = f"JSON-RPC reply is not an object but {type(obj).__name__}"
-        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(repr(obj), secrets))
+        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(excerpt(obj), secrets))
     call_id = obj.get("id")
     if isinstance(call_id, bool) or not isinstance(call_id, int | str | None):
         msg = f"JSON-RPC reply has an invalid id of type {type(call_id).__name__}"
@@ -229,7 +232,7 @@ def _reply(obj: Any, *, status: int, endpoint: str, secrets: Collection[str]) ->
         return Reply(id=call_id, error=err)
     if "result" not in obj:
         msg = "JSON-RPC reply has neither result nor error"
-        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(repr(dict(obj)), secrets))
+        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(excerpt(obj), secrets))
     if call_id is None:
         msg = "JSON-RPC result without an id"
         raise DecodeError(msg, endpoint=endpoint)

@@ -15,7 +15,7 @@ from typing import Any, Final
 import attrs
 import cattrs
 
-from .._convert import structure
+from .._convert import excerpt, structure
 from .._fanout import Outcome
 from .._http import Request, Response
 from ..exceptions import DecodeError
@@ -293,7 +293,7 @@ def _keyed(result: Any, what: str, label: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(result, Mapping):
         msg = f"{what} result is not an object keyed by ID but {type(result).__name__}"
-        raise DecodeError(msg, endpoint=label, body=repr(result)[:200])
+        raise DecodeError(msg, endpoint=label, body=excerpt(result, 200))
     return result
 
 

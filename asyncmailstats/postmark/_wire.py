@@ -105,7 +105,8 @@ def encode_message_id(message_id: object) -> str:
     """Validate a message id and return it percent-encoded as one path segment.
 
     Every reserved character is encoded, so ``"../stats"`` or ``"a/b?c#d"`` stays inside
-    the segment and can never reach another endpoint.
+    the segment and can never reach another endpoint; so are the dots of an id that is
+    ``"."`` or ``".."``, which would otherwise be read as a dot segment.
     """
     if not isinstance(message_id, str):
         msg = f"message_id must be a string, got {type(message_id).__name__}"
@@ -113,7 +114,10 @@ def encode_message_id(message_id: object) -> str:
     if not message_id.strip():
         msg = "message_id must not be empty"
         raise ValueError(msg)
-    return quote(message_id, safe="")
+    segment = quote(message_id, safe="")
+    if segment in {".", ".."}:  # a dot segment would be folded into its parent path
+        segment = segment.replace(".", "%2E")
+    return segment
 
 
 def _check_date(name: str, value: object, *, dates_only: bool) -> dt.date | None:

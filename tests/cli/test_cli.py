@@ -102,9 +102,10 @@ async def test_export_with_faults_delivers_every_row_once(tmp_path: Path):
 
 async def test_emailconsul_and_getresponse_exports(tmp_path: Path):
     """Link stats grouped by country and daily message stats export their rows."""
-    async with FakeEmailConsul(link_logs=2000, seed=2) as ec, FakeGetResponse(
-        messages=20, seed=2
-    ) as gr:
+    async with (
+        FakeEmailConsul(link_logs=2000, seed=2) as ec,
+        FakeGetResponse(messages=20, seed=2) as gr,
+    ):
         frm = (ec.now - timedelta(days=400)).isoformat()
         to = ec.now.isoformat()
         out = tmp_path / "links.json"
@@ -154,8 +155,7 @@ def test_missing_token_is_reported_before_any_request(monkeypatch: pytest.Monkey
     code = main(["export", "getresponse", "messages", "--base-url", "http://127.0.0.1:9"])
     assert code == 1
     assert capsys.readouterr().err == (
-        "asyncmailstats: invalid argument: no credential: pass --token or set "
-        "GETRESPONSE_API_KEY\n"
+        "asyncmailstats: invalid argument: no credential: pass --token or set GETRESPONSE_API_KEY\n"
     )
 
 
