@@ -33,7 +33,8 @@ def excerpt(body: bytes | str | None, limit: int = BODY_EXCERPT_CHARS) -> str | 
     """Return at most *limit* characters of *body*, decoded leniently."""
     if body is None:
         return None
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    # A UTF-8 character is at most 4 bytes: decode only what can be shown.
+    text = body[: 4 * limit + 4].decode("utf-8", "replace") if isinstance(body, bytes) else body
     if len(text) > limit:
         return text[:limit] + "…"
     return text

@@ -23,6 +23,7 @@ from .._convert import excerpt, loads
 from .._http import Response
 from .._retry import parse_retry_after
 from ..exceptions import (
+    BODY_EXCERPT_CHARS,
     APIError,
     AuthenticationError,
     DecodeError,
@@ -104,7 +105,10 @@ def scrub(text: str, secrets: Collection[str]) -> str:
 
 
 def _excerpt(body: bytes | str, secrets: Collection[str]) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    # Keep enough to fill an error's excerpt even after every secret is replaced, and no
+    # more: a secret cut at the end is scrubbed with the rest, since its whole is kept.
+    keep = BODY_EXCERPT_CHARS + max((len(s) for s in secrets), default=0) + 1
+    text = excerpt(body, keep)
     return scrub(text, secrets)
 
 
