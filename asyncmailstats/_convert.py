@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import enum
 import json
+import linecache
 import re
 import reprlib
+import types
+import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
@@ -24,6 +28,8 @@ from .exceptions import DecodeError
 
 T = TypeVar("T")
 E = TypeVar("E", bound="OpenStrEnum")
+
+_MISSING: Final = object()
 
 #: The first orjson release that refuses deeply nested JSON instead of overflowing the C
 #: stack (CVE-2024-27454); an older one installed beside us is not used.
@@ -78,6 +84,8 @@ class OpenStrEnum(enum.StrEnum):
 
 def parse_datetime(value: Any) -> datetime:
     """Parse an ISO-8601 timestamp (0-7 fractional digits, ``Z`` or an offset)."""
+    if type(value) is str:
+        return datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
@@ -96,7 +104,17 @@ def parse_date(value: Any) -> date:
     return date.fromisoformat(value[:10])
 
 
+def _structure_datetime(value: Any, _: type) -> datetime:
+    return parse_datetime(value)
+
+
+def _structure_date(value: Any, _: type) -> date:
+    return parse_date(value)
+
+
 def _structure_int(value: Any, cls: type) -> int:
+    if type(value) is int and cls is int:
+        return value
     # bool is an int subclass; a float with a fraction is not a count.
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         msg = f"expected an integer, got {type(value).__name__}"
@@ -115,6 +133,8 @@ def _structure_float(value: Any, _: type) -> float:
 
 
 def _structure_str(value: Any, cls: type) -> str:
+    if type(value) is str and cls is str:
+        return value
     if not isinstance(value, str):
         msg = f"expected a string, got {type(value).__name__}"
         raise TypeError(msg)
@@ -140,8 +160,8 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         strict: Forbid keys a model does not declare (for tests against recorded data).
     """
     converter = cattrs.Converter(forbid_extra_keys=strict, detailed_validation=False)
-    converter.register_structure_hook(datetime, lambda v, _: parse_datetime(v))
-    converter.register_structure_hook(date, lambda v, _: parse_date(v))
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_structure_hook(date, _structure_date)
     converter.register_structure_hook(int, _structure_int)
     converter.register_structure_hook(float, _structure_float)
     converter.register_structure_hook(str, _structure_str)
@@ -160,6 +180,24 @@ def _structure_open_enum(value: Any, cls: type[E]) -> E:
     return cls(value)
 
 
+def open_enum_hook(cls: type[E]) -> Callable[[Any, Any], E]:
+    """Return a structure hook for *cls* that finds declared members by dict lookup.
+
+    It gives what the generic enum hook gives (a member, or a pseudo-member for an
+    unknown string) and the same errors, several times faster for declared values.
+    """
+    members: dict[str, E] = {member.value: member for member in cls}
+
+    def structure_enum(value: Any, _: Any) -> E:
+        member = members.get(value) if type(value) is str else None
+        if member is not None:
+            return member
+        return _structure_open_enum(value, cls)
+
+    structure_enum.open_enum_members = members  # type: ignore[attr-defined]
+    return structure_enum
+
+
 def register_renamed(converter: cattrs.Converter, cls: type[T], renames: Mapping[str, str]) -> None:
     """Register a structure hook for attrs class *cls* reading field ``f`` from ``renames[f]``.
 
@@ -173,6 +211,216 @@ def register_renamed(converter: cattrs.Converter, cls: type[T], renames: Mapping
         **overrides,
     )
     converter.register_structure_hook(cls, hook)
+
+
+class _Fallback(Exception):  # noqa: N818 - a signal, not an error anyone sees
+    """Raised inside a fast structure function: hand the record to the generic hook."""
+
+
+#: The scalar hooks whose common case a fast structure function inlines: the value
+#: already has the exact type and the hook would return it unchanged.
+_EXACT_HOOKS: Final[dict[type, Callable[[Any, type], Any]]] = {
+    str: _structure_str,
+    int: _structure_int,
+    bool: _structure_bool,
+    float: _structure_float,
+}
+_PARSED_HOOKS: Final[dict[type, Callable[[Any, type], Any]]] = {
+    datetime: _structure_datetime,
+    date: _structure_date,
+}
+
+
+def _split_optional(t: Any) -> tuple[Any, bool]:
+    """Return ``(X, True)`` for ``X | None`` and ``(t, False)`` for anything else."""
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        args = typing.get_args(t)
+        if len(args) == 2 and type(None) in args:
+            return next(a for a in args if a is not type(None)), True
+    return t, False
+
+
+class _FieldCode:
+    """Collects the source lines and the names a generated structure function uses."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {}
+
+    def bind(self, prefix: str, index: int, value: Any) -> str:
+        name = f"{prefix}{index}"
+        self.names[name] = value
+        return name
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+
+def _convert_lines(
+    code: _FieldCode, index: int, attribute: attrs.Attribute[Any], hook: Any, converter: Any
+) -> tuple[str, list[str]]:
+    """Return the kind of the field and the lines turning ``v<index>`` into its value.
+
+    Every kind but ``"call"`` takes ``None`` to ``None`` for an optional field and
+    rejects it otherwise, so a missing key and a ``null`` can be read alike.
+    """
+    v = f"v{index}"
+    base, optional = _split_optional(attribute.type)
+    none_ok = f"{v} is not None and " if optional else ""
+    if (
+        hook is None
+        and base in _EXACT_HOOKS
+        and converter.get_structure_hook(base) is _EXACT_HOOKS[base]
+    ):
+        return "exact", [f"if {none_ok}type({v}) is not {code.bind('T', index, base)}: raise F"]
+    if (
+        hook is None
+        and base in _PARSED_HOOKS
+        and converter.get_structure_hook(base) is _PARSED_HOOKS[base]
+    ):
+        parse = (
+            "datetime_fromisoformat(" + v + ")"
+            if base is datetime
+            else f"date_fromisoformat({v}[:10])"
+        )
+        return "parsed", [
+            f"if type({v}) is str: {v} = {parse}",
+            f"elif {none_ok}type({v}) is not {code.bind('T', index, base)}: raise F",
+        ]
+    if hook is None:
+        hook = converter.get_structure_hook(base)
+        members = getattr(hook, "open_enum_members", None)
+        if members is not None:
+            lookup = code.bind("M", index, members)
+            if optional:
+                return "enum", [
+                    f"if {v} is not None:",
+                    f"    {v} = {lookup}.get({v})",
+                    f"    if {v} is None: raise F",
+                ]
+            return "enum", [f"{v} = {lookup}.get({v})", f"if {v} is None: raise F"]
+        if optional:
+            # What the converter's optional hook does, without the extra call.
+            call = code.bind("H", index, hook)
+            return "nested", [
+                f"if {v} is not None: {v} = {call}({v}, {code.bind('T', index, base)})"
+            ]
+        hook = converter.get_structure_hook(attribute.type)
+    call = code.bind("H", index, hook)
+    return "call", [f"{v} = {call}({v}, {code.bind('T', index, attribute.type)})"]
+
+
+def make_fast_structure_fn(
+    converter: cattrs.Converter,
+    cls: type[T],
+    fallback: Callable[[Any, Any], T],
+    *,
+    renames: Mapping[str, str] | None = None,
+    hooks: Mapping[str, Callable[[Any, Any], Any]] | None = None,
+    intern_limit: int = 0,
+) -> Callable[[Any, Any], T]:
+    """Return a straight-line structure function for attrs class *cls*, *fallback* behind it.
+
+    The function reads each key once with ``dict.get`` and takes a value as it is when it
+    has the type the wire normally carries: an exact ``str``/``int``/``bool``/``float``, an
+    ISO-8601 string for a timestamp or date, a declared member of an open enum, ``None``
+    for an optional field. Anything else -- a missing required key, a numeric string, an
+    unknown enum value, a wrong type, a failed parse, a record that is not a ``dict`` --
+    hands the whole record to *fallback* (the generic hook), which returns what it always
+    returned or raises the error it always raised. Other fields (nested records, tuples,
+    mappings) call the converter's hook for their type, or the one in *hooks*, as the
+    generic hook does. Keys the class does not declare are never read: this is for
+    lenient converters only.
+
+    Args:
+        converter: The converter whose hooks the fields use.
+        cls: The attrs class to build.
+        fallback: The generic hook, called for every record the fast path declines.
+        renames: Wire name per field name (default: the field's own name).
+        hooks: Structure hook per field name, used instead of the converter's.
+        intern_limit: When positive and every field is a plain ``str``/``int``/``bool``,
+            return one shared instance per distinct tuple of values, keeping at most this
+            many (the cache empties when full). Safe because the classes are frozen and
+            the values are of exact types, so equal keys mean identical objects.
+    """
+    renames = renames or {}
+    hooks = hooks or {}
+    model: Any = cls
+    attrs.resolve_types(model)
+    code = _FieldCode()
+    code.names.update(
+        F=_Fallback,
+        M_=_MISSING,
+        cls=cls,
+        fallback=fallback,
+        datetime_fromisoformat=datetime.fromisoformat,
+        date_fromisoformat=date.fromisoformat,
+    )
+    internable = intern_limit > 0
+    arguments: list[str] = []
+    for index, attribute in enumerate(attrs.fields(model)):
+        if not attribute.init:
+            return fallback
+        v = f"v{index}"
+        key = repr(renames.get(attribute.name, attribute.name))
+        kind, convert = _convert_lines(code, index, attribute, hooks.get(attribute.name), converter)
+        base, optional = _split_optional(attribute.type)
+        # A plain value checked by its exact type can be part of an interning key.
+        internable = internable and kind == "exact" and base in (str, int, bool)
+        default = attribute.default
+        if default is attrs.NOTHING and kind != "call" and not optional:
+            # A missing key reads as None, which these kinds reject for such a field.
+            code.add(f"{v} = get({key})", *convert)
+        elif default is attrs.NOTHING:
+            code.add(f"{v} = get({key}, M_)", f"if {v} is M_: raise F", *convert)
+        elif kind != "call" and default is None and optional:
+            # A missing key reads as None, which these kinds take to the default None.
+            code.add(f"{v} = get({key})", *convert)
+        elif kind == "exact" and type(default) is base:
+            # The default passes the exact-type check unchanged.
+            code.add(f"{v} = get({key}, {code.bind('D', index, default)})", *convert)
+        else:
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                if default.takes_self:
+                    return fallback
+                missing = f"{code.bind('D', index, default.factory)}()"
+            else:
+                missing = code.bind("D", index, default)
+            code.add(f"{v} = get({key}, M_)", f"if {v} is M_: {v} = {missing}", "else:")
+            code.add(*(f"    {line}" for line in convert))
+        arguments.append(f"{attribute.alias}={v}")
+    build = f"cls({', '.join(arguments)})"
+    if internable:
+        code.names.update(cache={}, limit=intern_limit)
+        values = ", ".join(f"v{i}" for i in range(len(arguments)))
+        code.add(
+            f"key = ({values},)",
+            "built = cache.get(key)",
+            "if built is None:",
+            "    if len(cache) >= limit: cache.clear()",
+            f"    built = cache[key] = {build}",
+            "return built",
+        )
+    else:
+        code.add(f"return {build}")
+    name = f"structure_{cls.__name__}"
+    body = "\n".join(f"            {line}" for line in code.lines)
+    source = (
+        f"def {name}(o, t):\n"
+        "    if type(o) is dict:\n"
+        "        try:\n"
+        "            get = o.get\n"
+        f"{body}\n"
+        "        except Exception:\n"
+        "            pass\n"
+        "    return fallback(o, t)\n"
+    )
+    filename = f"<asyncmailstats fast structure {cls.__module__}.{cls.__qualname__}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    # The source is built above from attribute names and repr()'d wire names only.
+    exec(compile(source, filename, "exec"), code.names)  # noqa: S102
+    function: Callable[[Any, Any], T] = code.names[name]
+    return function
 
 
 def loads(body: bytes | str, *, endpoint: str | None = None) -> Any:

@@ -17,8 +17,8 @@ from typing import Any, Final, TypeVar
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from .._convert import OpenStrEnum, parse_date
 from .._convert import make_converter as _make_base_converter
+from .._convert import make_fast_structure_fn, open_enum_hook, parse_date
 from .models import (
     BounceCounts,
     BounceDay,
@@ -208,21 +208,12 @@ _SERIES: Final[tuple[tuple[type, type, Mapping[str, str]], ...]] = (
 #: are ``str`` subclasses) and return plain strings.
 _OPEN_ENUMS: Final = (MessageStatus, TrackLinks, Platform, ClickLocation, EventType)
 
+#: Small records that repeat across opens and clicks: the production converter hands out
+#: one shared (frozen) instance per distinct set of values instead of building it anew.
+_INTERNED: Final = (ClientInfo, OSInfo, Geo)
 
-def _open_enum_hook(cls: type[OpenStrEnum]) -> _Hook:
-    # A dict lookup is several times faster than calling the enum class.
-    members: dict[str, OpenStrEnum] = {member.value: member for member in cls}
-
-    def structure_enum(value: Any, _: Any) -> OpenStrEnum:
-        member = members.get(value) if type(value) is str else None
-        if member is not None:
-            return member
-        if not isinstance(value, str):
-            msg = f"expected a string for {cls.__name__}, got {type(value).__name__}"
-            raise TypeError(msg)
-        return cls(value)
-
-    return structure_enum
+#: How many distinct instances of each interned class are kept before the cache empties.
+INTERN_LIMIT: Final = 4096
 
 
 def _is_optional(t: Any) -> bool:
@@ -348,6 +339,8 @@ def _register(
     cls: type,
     renames: Mapping[str, str],
     hooks: Mapping[str, _Hook] | None = None,
+    *,
+    fast: bool = False,
 ) -> None:
     hooks = hooks or {}
     overrides: dict[str, Any] = {
@@ -369,14 +362,26 @@ def _register(
             raise TypeError(msg)
         return hook(value, t)
 
-    converter.register_structure_hook(cls, structure_record)
+    structure: _Hook = structure_record
+    if fast:
+        # The generic hook stays behind the fast one: it builds whatever the fast path
+        # declines and raises every error, so both give the same results.
+        structure = make_fast_structure_fn(
+            converter,
+            cls,
+            structure_record,
+            renames=renames,
+            hooks=hooks,
+            intern_limit=INTERN_LIMIT if cls in _INTERNED else 0,
+        )
+    converter.register_structure_hook(cls, structure)
 
 
-def _configure(converter: cattrs.Converter) -> cattrs.Converter:
+def _configure(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
     converter.register_structure_hook_func(lambda t: t == Mapping[str, str], _structure_str_map)
     for enum_cls in _OPEN_ENUMS:
-        converter.register_structure_hook(enum_cls, _open_enum_hook(enum_cls))
+        converter.register_structure_hook(enum_cls, open_enum_hook(enum_cls))
     for cls, renames in _RENAMES:
         field_hooks: dict[str, _Hook] = {}
         if cls in (OutboundMessage, OutboundMessageDetails):
@@ -392,11 +397,11 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
                 field_hooks["message_events"] = _tuple_hook(converter, MessageEvent)
         elif cls is MessageEvent:
             field_hooks = {"details": _structure_details}
-        _register(converter, cls, renames, field_hooks)
+        _register(converter, cls, renames, field_hooks, fast=fast)
     for day_cls, series_cls, counters in _SERIES:
-        _register(converter, day_cls, {"date": DATE, **counters})
+        _register(converter, day_cls, {"date": DATE, **counters}, fast=fast)
         days_hook = _tuple_hook(converter, day_cls)
-        _register(converter, series_cls, {"days": DAYS, **counters}, {"days": days_hook})
+        _register(converter, series_cls, {"days": DAYS, **counters}, {"days": days_hook}, fast=fast)
     structure_day, structure_counts = _dynamic_hooks(converter)
     converter.register_structure_hook(DynamicDay, structure_day)
     converter.register_structure_hook(DynamicCounts, structure_counts)
@@ -405,12 +410,12 @@ def _configure(converter: cattrs.Converter) -> cattrs.Converter:
 
 def make_converter() -> cattrs.Converter:
     """Return the production converter: it ignores keys the models do not declare."""
-    return _configure(_make_base_converter(strict=False))
+    return _configure(_make_base_converter(strict=False), fast=True)
 
 
 def make_strict_converter() -> cattrs.Converter:
     """Return a converter that rejects undeclared keys (for tests against recorded data)."""
-    return _configure(_make_base_converter(strict=True))
+    return _configure(_make_base_converter(strict=True), fast=False)
 
 
 #: The converter the decoders use unless told otherwise.
