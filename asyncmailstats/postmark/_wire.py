@@ -102,10 +102,11 @@ def check_text(name: str, value: object) -> str | None:
 
 
 def encode_message_id(message_id: object) -> str:
-    """Validate a message id and return it percent-encoded as one path segment.
+    r"""Validate a message id and return it percent-encoded as one path segment.
 
-    Every reserved character is encoded, so ``"../stats"`` or ``"a/b?c#d"`` stays inside
-    the segment and can never reach another endpoint; so are the dots of an id that is
+    An id holding a path separator (``/`` or ``\``) is refused with :class:`ValueError`.
+    Every other reserved character is encoded, so ``"a?count=500#x"`` stays inside the
+    segment and can never reach another endpoint; so are the dots of an id that is
     ``"."`` or ``".."``, which would otherwise be read as a dot segment.
     """
     if not isinstance(message_id, str):
@@ -113,6 +114,10 @@ def encode_message_id(message_id: object) -> str:
         raise TypeError(msg)
     if not message_id.strip():
         msg = "message_id must not be empty"
+        raise ValueError(msg)
+    if "/" in message_id or "\\" in message_id:
+        # Postmark message ids are UUIDs; a separator can only be a mistake or an attack.
+        msg = f"message_id must not contain '/' or '\\', got {message_id!r}"
         raise ValueError(msg)
     segment = quote(message_id, safe="")
     if segment in {".", ".."}:  # a dot segment would be folded into its parent path

@@ -304,16 +304,27 @@ async def test_bad_input_fails_before_any_request(small, call):
     assert fake.requests == []
 
 
-async def test_slash_in_an_id_stays_in_its_segment(small):
-    """An id with '/' or '../' is percent-encoded and reaches only the message endpoint."""
+async def test_slash_in_an_id_is_refused_before_any_request(small):
+    """An id with '/' or '\\' raises ValueError; no request is sent."""
     api, fake = small
-    for bad in ("../../stats/outbound", "a/b", "x?count=5#y"):
+    for bad in ("../../stats/outbound", "a/b", "/", "a\\b"):
+        with pytest.raises(ValueError, match="must not contain"):
+            await api.message_details(bad)
+        with pytest.raises(ValueError, match="must not contain"):
+            await api.message_opens(bad).to_list()
+    assert fake.requests == []
+
+
+async def test_reserved_characters_in_an_id_stay_in_its_segment(small):
+    """An id with '?', '#', '..' or an encoded slash reaches only the message endpoint."""
+    api, fake = small
+    for bad in ("..%2F..%2Fstats", "x?count=5#y", ".."):
         with pytest.raises(NotFoundError):
             await api.message_details(bad)
         with pytest.raises(NotFoundError):
             await api.message_opens(bad).to_list()
     paths = [r.path for r in fake.requests]
-    assert paths[0] == "/messages/outbound/..%2F..%2Fstats%2Foutbound/details"
+    assert paths[0] == "/messages/outbound/..%252F..%252Fstats/details"
     assert all(p.startswith(("/messages/outbound/", "/messages/outbound/opens/")) for p in paths)
     assert all(p.count("/") in (4, 5) for p in paths)
 

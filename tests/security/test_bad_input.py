@@ -45,7 +45,15 @@ def page_size(maximum: int) -> list[tuple[Any, type[Exception]]]:
 
 POSTMARK_DATES = [("2024-05-01", TypeError), (1714521600, TypeError), (NAIVE, ValueError)]
 POSTMARK: dict[str, list[tuple[Any, type[Exception]]]] = {
-    "message_id": [(None, TypeError), (5, TypeError), ("", ValueError), (" ", ValueError)],
+    "message_id": [
+        (None, TypeError),
+        (5, TypeError),
+        ("", ValueError),
+        (" ", ValueError),
+        ("a/b", ValueError),
+        ("../stats", ValueError),
+        ("a\\b", ValueError),
+    ],
     **dict.fromkeys(
         (
             "recipient",
