@@ -10,6 +10,7 @@ real field is noticed.
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 import linecache
 import re
@@ -310,6 +311,103 @@ def _convert_lines(
     return "call", [f"{v} = {call}({v}, {code.bind('T', index, attribute.type)})"]
 
 
+def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
+    """Return each field's slot setter when ``cls.__init__`` does nothing but store them.
+
+    attrs writes such an ``__init__`` for a slotted class whose fields have no validator,
+    converter or factory taking ``self`` and which has no pre/post-init hook and no cached
+    hash. Storing through the slot descriptors then builds the very same object without
+    the keyword-argument call; for any other class this returns ``None``.
+    """
+    if cls.__new__ is not object.__new__ or any(
+        hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")
+    ):
+        return None
+    fields = attrs.fields(cls)
+    slots: set[str] = set()
+    for klass in cls.__mro__[:-1]:
+        if "__slots__" not in vars(klass):
+            return None
+        slots.update(vars(klass)["__slots__"])
+    if slots - {"__weakref__"} != {field.name for field in fields}:
+        return None
+    setters: list[Callable[[Any, Any], None]] = []
+    for field in fields:
+        if field.validator is not None or field.converter is not None or not field.init:
+            return None
+        descriptor = inspect.getattr_static(cls, field.name)
+        if not isinstance(descriptor, types.MemberDescriptorType):
+            return None
+        setters.append(descriptor.__set__)
+    return setters
+
+
+def _read_lines(
+    code: _FieldCode,
+    index: int,
+    attribute: attrs.Attribute[Any],
+    *,
+    wire: str,
+    kind: str,
+    convert: list[str],
+) -> list[str] | None:
+    """Return the lines reading the field's key into ``v<index>`` and converting it."""
+    v, key = f"v{index}", repr(wire)
+    base, optional = _split_optional(attribute.type)
+    default: Any = attribute.default
+    if default is attrs.NOTHING and kind != "call" and not optional:
+        # A missing key reads as None, which these kinds reject for such a field.
+        return [f"{v} = get({key})", *convert]
+    if default is attrs.NOTHING:
+        return [f"{v} = get({key}, M_)", f"if {v} is M_: raise F", *convert]
+    if kind != "call" and default is None and optional:
+        # A missing key reads as None, which these kinds take to the default None.
+        return [f"{v} = get({key})", *convert]
+    if kind == "exact" and type(default) is base:
+        # The default passes the exact-type check unchanged.
+        return [f"{v} = get({key}, {code.bind('D', index, default)})", *convert]
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        if default.takes_self:
+            return None
+        missing = f"{code.bind('D', index, default.factory)}()"
+    else:
+        missing = code.bind("D", index, default)
+    return [
+        f"{v} = get({key}, M_)",
+        f"if {v} is M_: {v} = {missing}",
+        "else:",
+        *(f"    {line}" for line in convert),
+    ]
+
+
+def _build_lines(
+    code: _FieldCode, model: Any, arguments: list[str], intern_limit: int
+) -> list[str]:
+    """Return the lines building the instance from ``v0``, ``v1``, ... and returning it."""
+    setters = _slot_setters(model)
+    if setters is None:
+        construct = [f"built = cls({', '.join(arguments)})"]
+    else:
+        code.names["new"] = object.__new__
+        construct = ["built = new(cls)"]
+        construct += [
+            f"{code.bind('S', i, setter)}(built, v{i})" for i, setter in enumerate(setters)
+        ]
+    if intern_limit <= 0:
+        return [*construct, "return built"]
+    code.names.update(cache={}, limit=intern_limit)
+    values = ", ".join(f"v{i}" for i in range(len(arguments)))
+    return [
+        f"key = ({values},)",
+        "built = cache.get(key)",
+        "if built is None:",
+        "    if len(cache) >= limit: cache.clear()",
+        *(f"    {line}" for line in construct),
+        "    cache[key] = built",
+        "return built",
+    ]
+
+
 def make_fast_structure_fn(
     converter: cattrs.Converter,
     cls: type[T],
@@ -359,50 +457,18 @@ def make_fast_structure_fn(
     internable = intern_limit > 0
     arguments: list[str] = []
     for index, attribute in enumerate(attrs.fields(model)):
-        if not attribute.init:
+        hook = hooks.get(attribute.name)
+        kind, convert = _convert_lines(code, index, attribute, hook, converter)
+        wire = renames.get(attribute.name, attribute.name)
+        read = _read_lines(code, index, attribute, wire=wire, kind=kind, convert=convert)
+        if read is None or not attribute.init:
             return fallback
-        v = f"v{index}"
-        key = repr(renames.get(attribute.name, attribute.name))
-        kind, convert = _convert_lines(code, index, attribute, hooks.get(attribute.name), converter)
-        base, optional = _split_optional(attribute.type)
+        code.add(*read)
         # A plain value checked by its exact type can be part of an interning key.
+        base, _ = _split_optional(attribute.type)
         internable = internable and kind == "exact" and base in (str, int, bool)
-        default = attribute.default
-        if default is attrs.NOTHING and kind != "call" and not optional:
-            # A missing key reads as None, which these kinds reject for such a field.
-            code.add(f"{v} = get({key})", *convert)
-        elif default is attrs.NOTHING:
-            code.add(f"{v} = get({key}, M_)", f"if {v} is M_: raise F", *convert)
-        elif kind != "call" and default is None and optional:
-            # A missing key reads as None, which these kinds take to the default None.
-            code.add(f"{v} = get({key})", *convert)
-        elif kind == "exact" and type(default) is base:
-            # The default passes the exact-type check unchanged.
-            code.add(f"{v} = get({key}, {code.bind('D', index, default)})", *convert)
-        else:
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-                if default.takes_self:
-                    return fallback
-                missing = f"{code.bind('D', index, default.factory)}()"
-            else:
-                missing = code.bind("D", index, default)
-            code.add(f"{v} = get({key}, M_)", f"if {v} is M_: {v} = {missing}", "else:")
-            code.add(*(f"    {line}" for line in convert))
-        arguments.append(f"{attribute.alias}={v}")
-    build = f"cls({', '.join(arguments)})"
-    if internable:
-        code.names.update(cache={}, limit=intern_limit)
-        values = ", ".join(f"v{i}" for i in range(len(arguments)))
-        code.add(
-            f"key = ({values},)",
-            "built = cache.get(key)",
-            "if built is None:",
-            "    if len(cache) >= limit: cache.clear()",
-            f"    built = cache[key] = {build}",
-            "return built",
-        )
-    else:
-        code.add(f"return {build}")
+        arguments.append(f"{attribute.alias}=v{index}")
+    code.add(*_build_lines(code, model, arguments, intern_limit if internable else 0))
     name = f"structure_{cls.__name__}"
     body = "\n".join(f"            {line}" for line in code.lines)
     source = (
