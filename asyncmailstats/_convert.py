@@ -241,83 +241,13 @@ def _split_optional(t: Any) -> tuple[Any, bool]:
     return t, False
 
 
-class _FieldCode:
-    """Collects the source lines and the names a generated structure function uses."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.names: dict[str, Any] = {}
-
-    def bind(self, prefix: str, index: int, value: Any) -> str:
-        name = f"{prefix}{index}"
-        self.names[name] = value
-        return name
-
-    def add(self, *lines: str) -> None:
-        self.lines.extend(lines)
-
-
-def _convert_lines(
-    code: _FieldCode, index: int, attribute: attrs.Attribute[Any], hook: Any, converter: Any
-) -> tuple[str, list[str]]:
-    """Return the kind of the field and the lines turning ``v<index>`` into its value.
-
-    Every kind but ``"call"`` takes ``None`` to ``None`` for an optional field and
-    rejects it otherwise, so a missing key and a ``null`` can be read alike.
-    """
-    v = f"v{index}"
-    base, optional = _split_optional(attribute.type)
-    none_ok = f"{v} is not None and " if optional else ""
-    if (
-        hook is None
-        and base in _EXACT_HOOKS
-        and converter.get_structure_hook(base) is _EXACT_HOOKS[base]
-    ):
-        return "exact", [f"if {none_ok}type({v}) is not {code.bind('T', index, base)}: raise F"]
-    if (
-        hook is None
-        and base in _PARSED_HOOKS
-        and converter.get_structure_hook(base) is _PARSED_HOOKS[base]
-    ):
-        parse = (
-            "datetime_fromisoformat(" + v + ")"
-            if base is datetime
-            else f"date_fromisoformat({v}[:10])"
-        )
-        return "parsed", [
-            f"if type({v}) is str: {v} = {parse}",
-            f"elif {none_ok}type({v}) is not {code.bind('T', index, base)}: raise F",
-        ]
-    if hook is None:
-        hook = converter.get_structure_hook(base)
-        members = getattr(hook, "open_enum_members", None)
-        if members is not None:
-            lookup = code.bind("M", index, members)
-            if optional:
-                return "enum", [
-                    f"if {v} is not None:",
-                    f"    {v} = {lookup}.get({v})",
-                    f"    if {v} is None: raise F",
-                ]
-            return "enum", [f"{v} = {lookup}.get({v})", f"if {v} is None: raise F"]
-        if optional:
-            # What the converter's optional hook does, without the extra call.
-            call = code.bind("H", index, hook)
-            return "nested", [
-                f"if {v} is not None: {v} = {call}({v}, {code.bind('T', index, base)})"
-            ]
-        hook = converter.get_structure_hook(attribute.type)
-    call = code.bind("H", index, hook)
-    return "call", [f"{v} = {call}({v}, {code.bind('T', index, attribute.type)})"]
-
-
 def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
     """Return each field's slot setter when ``cls.__init__`` does nothing but store them.
 
-    attrs writes such an ``__init__`` for a slotted class whose fields have no validator,
-    converter or factory taking ``self`` and which has no pre/post-init hook and no cached
-    hash. Storing through the slot descriptors then builds the very same object without
-    the keyword-argument call; for any other class this returns ``None``.
+    attrs writes such an ``__init__`` for a slotted class whose fields have no validator
+    or converter and which has no pre/post-init hook and no cached hash. Storing through
+    the slot descriptors then builds the very same object without the keyword-argument
+    call; for any other class this returns ``None``.
     """
     if cls.__new__ is not object.__new__ or any(
         hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")
@@ -342,70 +272,185 @@ def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
     return setters
 
 
-def _read_lines(
-    code: _FieldCode,
-    index: int,
-    attribute: attrs.Attribute[Any],
-    *,
-    wire: str,
-    kind: str,
-    convert: list[str],
-) -> list[str] | None:
-    """Return the lines reading the field's key into ``v<index>`` and converting it."""
-    v, key = f"v{index}", repr(wire)
-    base, optional = _split_optional(attribute.type)
-    default: Any = attribute.default
-    if default is attrs.NOTHING and kind != "call" and not optional:
-        # A missing key reads as None, which these kinds reject for such a field.
-        return [f"{v} = get({key})", *convert]
-    if default is attrs.NOTHING:
-        return [f"{v} = get({key}, M_)", f"if {v} is M_: raise F", *convert]
-    if kind != "call" and default is None and optional:
-        # A missing key reads as None, which these kinds take to the default None.
-        return [f"{v} = get({key})", *convert]
-    if kind == "exact" and type(default) is base:
-        # The default passes the exact-type check unchanged.
-        return [f"{v} = get({key}, {code.bind('D', index, default)})", *convert]
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        if default.takes_self:
-            return None
-        missing = f"{code.bind('D', index, default.factory)}()"
-    else:
-        missing = code.bind("D", index, default)
-    return [
-        f"{v} = get({key}, M_)",
-        f"if {v} is M_: {v} = {missing}",
-        "else:",
-        *(f"    {line}" for line in convert),
-    ]
+class _Code:
+    """The objects the names in a generated function stand for."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {
+            "F": _Fallback,
+            "M_": _MISSING,
+            "new": object.__new__,
+            "datetime_fromisoformat": datetime.fromisoformat,
+            "date_fromisoformat": date.fromisoformat,
+        }
+
+    def bind(self, name: str, value: Any) -> str:
+        self.names[name] = value
+        return name
 
 
-def _build_lines(
-    code: _FieldCode, model: Any, arguments: list[str], intern_limit: int
-) -> list[str]:
-    """Return the lines building the instance from ``v0``, ``v1``, ... and returning it."""
-    setters = _slot_setters(model)
-    if setters is None:
-        construct = [f"built = cls({', '.join(arguments)})"]
-    else:
-        code.names["new"] = object.__new__
-        construct = ["built = new(cls)"]
-        construct += [
-            f"{code.bind('S', i, setter)}(built, v{i})" for i, setter in enumerate(setters)
+def _indent(lines: list[str]) -> list[str]:
+    return [f"    {line}" for line in lines]
+
+
+class _RecordCode:
+    """Writes the lines that read one record of an attrs class into an instance.
+
+    The lines raise ``F`` (:class:`_Fallback`) for anything but the common case, so the
+    function around them can hand the record to the generic hook. A parent record's
+    code embeds the code of its nested records instead of calling their functions.
+    """
+
+    def __init__(
+        self,
+        converter: cattrs.Converter,
+        cls: Any,
+        renames: Mapping[str, str],
+        hooks: Mapping[str, Callable[[Any, Any], Any]],
+        intern_limit: int,
+    ) -> None:
+        attrs.resolve_types(cls)
+        self.converter = converter
+        self.cls = cls
+        self.fields = [
+            (a, renames.get(a.name, a.name), hooks.get(a.name)) for a in attrs.fields(cls)
         ]
-    if intern_limit <= 0:
-        return [*construct, "return built"]
-    code.names.update(cache={}, limit=intern_limit)
-    values = ", ".join(f"v{i}" for i in range(len(arguments)))
-    return [
-        f"key = ({values},)",
-        "built = cache.get(key)",
-        "if built is None:",
-        "    if len(cache) >= limit: cache.clear()",
-        *(f"    {line}" for line in construct),
-        "    cache[key] = built",
-        "return built",
-    ]
+        self.setters = _slot_setters(cls)
+        self.supported = all(
+            a.init and not (isinstance(a.default, attrs.Factory) and a.default.takes_self)  # type: ignore[arg-type]
+            for a, _, _ in self.fields
+        )
+        # Interning needs every value checked by exact type: equal keys, identical values.
+        plain = all(
+            hook is None
+            and _split_optional(a.type)[0] in (str, int, bool)
+            and converter.get_structure_hook(_split_optional(a.type)[0])
+            is _EXACT_HOOKS[_split_optional(a.type)[0]]
+            for a, _, hook in self.fields
+        )
+        self.intern_limit = intern_limit if plain else 0
+        self.cache: dict[tuple[Any, ...], Any] = {}
+
+    def lines(self, code: _Code, ns: str, src: str, dst: str) -> list[str]:
+        """Return the lines reading the dict named *src* into an instance named *dst*."""
+        out = [f"{ns}get = {src}.get"]
+        for index, (attribute, wire, hook) in enumerate(self.fields):
+            kind, convert = self._convert(code, ns, index, attribute, hook)
+            out += self._read(code, ns, index, attribute, wire=wire, kind=kind, convert=convert)
+        construct = [
+            f"{dst} = {code.bind(f'{ns}cls', self.cls)}("
+            + ", ".join(f"{a.alias}={ns}v{i}" for i, (a, _, _) in enumerate(self.fields))
+            + ")"
+        ]
+        if self.setters is not None:
+            construct = [f"{dst} = new({code.bind(f'{ns}cls', self.cls)})"]
+            construct += [
+                f"{code.bind(f'{ns}S{i}', setter)}({dst}, {ns}v{i})"
+                for i, setter in enumerate(self.setters)
+            ]
+        if self.intern_limit <= 0:
+            return out + construct
+        cache = code.bind(f"{ns}cache", self.cache)
+        limit = code.bind(f"{ns}limit", self.intern_limit)
+        values = ", ".join(f"{ns}v{i}" for i in range(len(self.fields)))
+        return [
+            *out,
+            f"{ns}key = ({values},)",
+            f"{dst} = {cache}.get({ns}key)",
+            f"if {dst} is None:",
+            f"    if len({cache}) >= {limit}: {cache}.clear()",
+            *_indent(construct),
+            f"    {cache}[{ns}key] = {dst}",
+        ]
+
+    def _convert(  # noqa: PLR0911 - one return per kind of field
+        self, code: _Code, ns: str, index: int, attribute: attrs.Attribute[Any], hook: Any
+    ) -> tuple[str, list[str]]:
+        """Return the kind of the field and the lines turning ``<at>v`` into its value.
+
+        Every kind but ``"call"`` takes ``None`` to ``None`` for an optional field and
+        rejects it otherwise, so a missing key and a ``null`` can be read alike.
+        """
+        v, at = f"{ns}v{index}", f"{ns}{index}"
+        base, optional = _split_optional(attribute.type)
+        none_ok = f"{v} is not None and " if optional else ""
+        base_hook = self.converter.get_structure_hook(base) if hook is None else None
+        if base in _EXACT_HOOKS and base_hook is _EXACT_HOOKS[base]:
+            check = f"type({v}) is not {code.bind(f'T{at}', base)}"
+            # Most values have the type: test it before testing for None.
+            return "exact", [
+                f"if {check} and {v} is not None: raise F" if optional else f"if {check}: raise F"
+            ]
+        if base in _PARSED_HOOKS and base_hook is _PARSED_HOOKS[base]:
+            parse = (
+                f"datetime_fromisoformat({v})"
+                if base is datetime
+                else f"date_fromisoformat({v}[:10])"
+            )
+            return "parsed", [
+                f"if type({v}) is str: {v} = {parse}",
+                f"elif {none_ok}type({v}) is not {code.bind(f'T{at}', base)}: raise F",
+            ]
+        members = getattr(base_hook, "open_enum_members", None)
+        if members is not None:
+            lookup = f"{v} = {code.bind(f'M{at}', members)}.get({v})"
+            if optional:
+                return "enum", [
+                    f"if {v} is not None:",
+                    f"    {lookup}",
+                    f"    if {v} is None: raise F",
+                ]
+            return "enum", [lookup, f"if {v} is None: raise F"]
+        if base_hook is not None and optional:
+            # What the converter's optional hook does, without the extra call.
+            record = getattr(base_hook, "fast_record_code", None)
+            if record is not None:
+                nested = record.lines(code, f"{ns}n{index}_", v, v)
+                body = [f"if type({v}) is not dict: raise F", *nested]
+                return "nested", [f"if {v} is not None:", *_indent(body)]
+            call = code.bind(f"H{at}", base_hook)
+            return "nested", [f"if {v} is not None: {v} = {call}({v}, {code.bind(f'T{at}', base)})"]
+        if hook is None:
+            hook = self.converter.get_structure_hook(attribute.type)
+        call = code.bind(f"H{at}", hook)
+        return "call", [f"{v} = {call}({v}, {code.bind(f'T{at}', attribute.type)})"]
+
+    def _read(
+        self,
+        code: _Code,
+        ns: str,
+        index: int,
+        attribute: attrs.Attribute[Any],
+        *,
+        wire: str,
+        kind: str,
+        convert: list[str],
+    ) -> list[str]:
+        """Return the lines reading the field's key into its variable and converting it."""
+        v, at, get, key = f"{ns}v{index}", f"{ns}{index}", f"{ns}get", repr(wire)
+        base, optional = _split_optional(attribute.type)
+        default: Any = attribute.default
+        if default is attrs.NOTHING and kind != "call" and not optional:
+            # A missing key reads as None, which these kinds reject for such a field.
+            return [f"{v} = {get}({key})", *convert]
+        if default is attrs.NOTHING:
+            return [f"{v} = {get}({key}, M_)", f"if {v} is M_: raise F", *convert]
+        if kind != "call" and default is None and optional:
+            # A missing key reads as None, which these kinds take to the default None.
+            return [f"{v} = {get}({key})", *convert]
+        if kind == "exact" and type(default) is base:
+            # The default passes the exact-type check unchanged.
+            return [f"{v} = {get}({key}, {code.bind(f'D{at}', default)})", *convert]
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            missing = f"{code.bind(f'D{at}', default.factory)}()"
+        else:
+            missing = code.bind(f"D{at}", default)
+        return [
+            f"{v} = {get}({key}, M_)",
+            f"if {v} is M_: {v} = {missing}",
+            "else:",
+            *_indent(convert),
+        ]
 
 
 def make_fast_structure_fn(
@@ -425,10 +470,10 @@ def make_fast_structure_fn(
     for an optional field. Anything else -- a missing required key, a numeric string, an
     unknown enum value, a wrong type, a failed parse, a record that is not a ``dict`` --
     hands the whole record to *fallback* (the generic hook), which returns what it always
-    returned or raises the error it always raised. Other fields (nested records, tuples,
-    mappings) call the converter's hook for their type, or the one in *hooks*, as the
-    generic hook does. Keys the class does not declare are never read: this is for
-    lenient converters only.
+    returned or raises the error it always raised. Nested records with a fast function of
+    their own are read inline; other fields (tuples, mappings) call the converter's hook
+    for their type, or the one in *hooks*, as the generic hook does. Keys the class does
+    not declare are never read: this is for lenient converters only.
 
     Args:
         converter: The converter whose hooks the fields use.
@@ -441,51 +486,29 @@ def make_fast_structure_fn(
             many (the cache empties when full). Safe because the classes are frozen and
             the values are of exact types, so equal keys mean identical objects.
     """
-    renames = renames or {}
-    hooks = hooks or {}
-    model: Any = cls
-    attrs.resolve_types(model)
-    code = _FieldCode()
-    code.names.update(
-        F=_Fallback,
-        M_=_MISSING,
-        cls=cls,
-        fallback=fallback,
-        datetime_fromisoformat=datetime.fromisoformat,
-        date_fromisoformat=date.fromisoformat,
-    )
-    internable = intern_limit > 0
-    arguments: list[str] = []
-    for index, attribute in enumerate(attrs.fields(model)):
-        hook = hooks.get(attribute.name)
-        kind, convert = _convert_lines(code, index, attribute, hook, converter)
-        wire = renames.get(attribute.name, attribute.name)
-        read = _read_lines(code, index, attribute, wire=wire, kind=kind, convert=convert)
-        if read is None or not attribute.init:
-            return fallback
-        code.add(*read)
-        # A plain value checked by its exact type can be part of an interning key.
-        base, _ = _split_optional(attribute.type)
-        internable = internable and kind == "exact" and base in (str, int, bool)
-        arguments.append(f"{attribute.alias}=v{index}")
-    code.add(*_build_lines(code, model, arguments, intern_limit if internable else 0))
+    record = _RecordCode(converter, cls, renames or {}, hooks or {}, intern_limit)
+    if not record.supported:
+        return fallback
+    code = _Code()
+    code.bind("fallback", fallback)
+    body = "\n".join(f"            {line}" for line in record.lines(code, "", "o", "built"))
     name = f"structure_{cls.__name__}"
-    body = "\n".join(f"            {line}" for line in code.lines)
     source = (
         f"def {name}(o, t):\n"
         "    if type(o) is dict:\n"
         "        try:\n"
-        "            get = o.get\n"
         f"{body}\n"
+        "            return built\n"
         "        except Exception:\n"
         "            pass\n"
         "    return fallback(o, t)\n"
     )
     filename = f"<asyncmailstats fast structure {cls.__module__}.{cls.__qualname__}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    # The source is built above from attribute names and repr()'d wire names only.
+    # The source is built from attribute names and repr()'d wire names only.
     exec(compile(source, filename, "exec"), code.names)  # noqa: S102
     function: Callable[[Any, Any], T] = code.names[name]
+    function.fast_record_code = record  # type: ignore[attr-defined]
     return function
 
 
