@@ -132,7 +132,7 @@ async def test_awaited_methods_validate_before_sending(make_api, call, error):
 async def test_message_details_and_dump(make_api, fakes):
     """details and dump hit the message's paths (id encoded) and decode the replies."""
     details_body = {
-        "MessageID": "a/b",
+        "MessageID": "a?b",
         "ReceivedAt": "2024-01-01T10:00:00-05:00",
         "Status": "Sent",
         "MessageEvents": [],
@@ -145,14 +145,14 @@ async def test_message_details_and_dump(make_api, fakes):
         return fakes.json_response({"Body": "MIME source"})
 
     api, client = make_api(handler)
-    details = await api.message_details("a/b")
-    dump = await api.message_dump("a/b")
+    details = await api.message_details("a?b")
+    dump = await api.message_dump("a?b")
     assert isinstance(details, OutboundMessageDetails)
-    assert details.message_id == "a/b"
+    assert details.message_id == "a?b"
     assert dump == "MIME source"
     assert [r.path for r in client.requests] == [
-        "/messages/outbound/a%2Fb/details",
-        "/messages/outbound/a%2Fb/dump",
+        "/messages/outbound/a%3Fb/details",
+        "/messages/outbound/a%3Fb/dump",
     ]
 
 
