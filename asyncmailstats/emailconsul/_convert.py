@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 import attrs
 
 from .._convert import make_converter as _make_base_converter
+from .._convert import make_fast_structure_fn
+from .models import DeliveryDay, LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint
 
 if TYPE_CHECKING:
     import cattrs
@@ -49,9 +51,18 @@ class SeriesBody(Generic[T]):
     """Every point of the series."""
 
 
+#: The records that come by the page: the production converter reads them through
+#: straight-line functions with the generic hooks behind them.
+_RECORDS: Final = (LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint, DeliveryDay)
+
+
 def make_converter() -> cattrs.Converter:
     """Return the production converter: unknown keys are ignored."""
-    return _make_base_converter(strict=False)
+    converter = _make_base_converter(strict=False)
+    for cls in _RECORDS:
+        generic = converter.get_structure_hook(cls)
+        converter.register_structure_hook(cls, make_fast_structure_fn(converter, cls, generic))
+    return converter
 
 
 def make_strict_converter() -> cattrs.Converter:
