@@ -245,20 +245,31 @@ def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
     """Return each field's slot setter when ``cls.__init__`` does nothing but store them.
 
     attrs writes such an ``__init__`` for a slotted class whose fields have no validator
-    or converter and which has no pre/post-init hook and no cached hash. Storing through
-    the slot descriptors then builds the very same object without the keyword-argument
-    call; for any other class this returns ``None``.
+    or converter and which has no pre/post-init hook, no cached hash and no
+    ``__setattr__`` of its own (frozen classes store through ``object.__setattr__``).
+    Storing through the slot descriptors then builds the very same object without the
+    keyword-argument call; for any other class this returns ``None``.
     """
-    if cls.__new__ is not object.__new__ or any(
-        hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")
+    init = getattr(cls.__init__, "__code__", None)
+    if (
+        init is None
+        or not init.co_filename.startswith("<attrs generated")
+        or cls.__new__ is not object.__new__
+        or any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
+        # attrs' __init__ stores through object.__setattr__ only under these two.
+        or (
+            cls.__setattr__ is not object.__setattr__
+            and getattr(cls.__setattr__, "__module__", None) != "attr._make"
+        )
     ):
         return None
     fields = attrs.fields(cls)
     slots: set[str] = set()
     for klass in cls.__mro__[:-1]:
-        if "__slots__" not in vars(klass):
+        declared = vars(klass).get("__slots__")
+        if declared is None:
             return None
-        slots.update(vars(klass)["__slots__"])
+        slots.update([declared] if isinstance(declared, str) else declared)
     if slots - {"__weakref__"} != {field.name for field in fields}:
         return None
     setters: list[Callable[[Any, Any], None]] = []

@@ -373,11 +373,28 @@ class _Plain:
     count: int = 0
 
 
+@attrs.define(init=False)
+class _OwnInit:
+    count: int = 0
+
+    def __init__(self, count: int = 0) -> None:
+        self.count = count * 2
+
+
+@attrs.define(on_setattr=attrs.setters.NO_OP)
+class _OwnSetattr:
+    count: int = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value + 1)
+
+
 def test_slot_stores_only_where_init_does_nothing_else():
     """Fields are stored directly only for classes whose __init__ merely stores them."""
     assert base._slot_setters(Open) is not None
     assert base._slot_setters(OutboundMessageDetails) is not None
-    for cls in (_Checked, _PostInit):
+    assert base._slot_setters(_Plain) is not None
+    for cls in (_Checked, _PostInit, _OwnInit, _OwnSetattr):
         assert base._slot_setters(cls) is None
     assert base._slot_setters(attrs.define(slots=False)(type("_Dict", (), {}))) is None
 
@@ -390,6 +407,8 @@ def test_slot_stores_only_where_init_does_nothing_else():
         (_PostInit, {"count": 11}),
         (_PostInit, {"count": 3}),
         (_Plain, {"count": 3}),
+        (_OwnInit, {"count": 3}),
+        (_OwnSetattr, {"count": 3}),
     ],
 )
 def test_validators_converters_and_hooks_still_run(cls: type, data: dict[str, Any]):
