@@ -9,7 +9,8 @@ slot.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Protocol, TypeVar
 
 import attrs
@@ -23,6 +24,15 @@ from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError
 T = TypeVar("T")
 
 _REDACTED = "<redacted>"
+
+#: What a caller may set, for the requests it makes, to choose when a successful
+#: response is decoded: :meth:`ProviderClient.call` awaits it between receiving such a
+#: response (its slot already given back) and decoding it. The prefetching pager uses it
+#: to decode pages in order, as they are consumed, so that decoding a page never holds
+#: up the requests for the pages after it.
+DECODE_TURN: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "asyncmailstats_decode_turn", default=None
+)
 
 
 class _Owner(Protocol):
@@ -135,30 +145,35 @@ class ProviderClient:
         """
         transport = self._owner._ensure_open()  # noqa: SLF001
         url = self.base_url + request.path
-        if request.headers:
-            request = attrs.evolve(request, headers={**self._headers, **request.headers})
-        else:
-            request = attrs.evolve(request, headers=self._headers)
+        headers = {**self._headers, **request.headers} if request.headers else self._headers
+        request = Request(
+            request.method, request.path, request.params, headers, request.body, request.endpoint
+        )
         limiter = self.limiter
         counters = self.counters
         timeout = self.timeout
         secrets = self._secrets
+        turn = DECODE_TURN.get()
 
         async def attempt() -> T:
             counters.requests += 1
+            epoch = limiter.epoch if limiter.try_acquire() else await limiter.acquire()
             try:
-                await limiter.acquire()
                 try:
                     response = await transport.send(request, url, timeout)
                 finally:
                     limiter.release()
+                if turn is not None and 200 <= response.status < 300:
+                    await turn()
                 result = decode(response)
             except MailStatsError as error:
+                if isinstance(error, RateLimitError):
+                    limiter.decrease(epoch)
                 # Scrub here, before the retry loop logs the error, not only once it surfaces.
                 if secrets:
                     self._scrub(error)
                 raise
-            limiter.record_success()
+            limiter.record_success(epoch)
             return result
 
         return await retry_call(

@@ -18,6 +18,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from ._client import DECODE_TURN
 from .exceptions import ResultWindowError
 
 T = TypeVar("T")
@@ -96,6 +97,43 @@ def _retrieve(task: asyncio.Task[object]) -> None:
         task.exception()
 
 
+class _Turn:
+    """When one prefetched page is decoded: once the stream has reached it.
+
+    The page's request awaits the turn (see :data:`DECODE_TURN`) between receiving a
+    successful response and decoding it. The stream waits for the page to arrive, sends
+    the request that refills the window, and only then lets the page be decoded: pages
+    are decoded one at a time, in order, while the requests after them are already out.
+    """
+
+    __slots__ = ("arrived", "granted")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.arrived: asyncio.Future[None] = loop.create_future()
+        self.granted: asyncio.Future[None] = loop.create_future()
+
+    async def __call__(self) -> None:
+        if not self.arrived.done():
+            self.arrived.set_result(None)
+        if not self.granted.done():
+            await self.granted
+
+    def grant(self) -> None:
+        if not self.granted.done():
+            self.granted.set_result(None)
+
+    def ended(self, task: asyncio.Task[object]) -> None:
+        # A page that failed, or ended without a successful response, has arrived too.
+        _retrieve(task)
+        if not self.arrived.done():
+            self.arrived.set_result(None)
+
+
+async def _page(fetch: Fetch[T], turn: _Turn, offset: int, count: int) -> tuple[Sequence[T], int]:
+    DECODE_TURN.set(turn)  # in this page's own task context only
+    return await fetch(offset, count)
+
+
 class OffsetPages(Generic[T]):
     """Pages ``[start, min(total, start + limit, ceiling))`` of an offset-paged endpoint."""
 
@@ -115,8 +153,9 @@ class OffsetPages(Generic[T]):
         self._limit = limit
         self._ceiling = ceiling
         self._narrow_hint = narrow_hint
-        self._window: collections.deque[tuple[int, int, asyncio.Task[tuple[Sequence[T], int]]]]
-        self._window = collections.deque()
+        self._window: collections.deque[
+            tuple[int, int, asyncio.Task[tuple[Sequence[T], int]], _Turn]
+        ] = collections.deque()
         self._next = 0
         self._end: int | None = None  # known once the first page told the total
         self._total: int | None = None
@@ -136,8 +175,18 @@ class OffsetPages(Generic[T]):
                 return await self._first()
             if not self._window:
                 self._finish()
-            offset, count, task = self._window.popleft()
-            items, total = await task
+            offset, count, task, turn = self._window[0]
+            if not turn.arrived.done():
+                await turn.arrived
+            self._window.popleft()
+            if task.done():
+                items, total = task.result()
+            else:
+                # The response is in but not decoded yet: the next request goes out
+                # first, and this page is decoded while it travels.
+                self._fill()
+                turn.grant()
+                items, total = await task
             if len(items) < count:  # the result shrank since the first page: stop here
                 self._cancel_window()
                 self._end = offset + len(items)
@@ -157,7 +206,11 @@ class OffsetPages(Generic[T]):
         if wanted <= 0:
             self._done = True
             raise StopAsyncIteration
-        items, total = await self._fetch(0, wanted)
+        token = DECODE_TURN.set(None)  # the first page is decoded at once: it tells the total
+        try:
+            items, total = await self._fetch(0, wanted)
+        finally:
+            DECODE_TURN.reset(token)
         self._total = total
         end = total
         if self._limit is not None:
@@ -175,11 +228,15 @@ class OffsetPages(Generic[T]):
     def _fill(self) -> None:
         end = self._end
         assert end is not None  # noqa: S101 - set by _first
+        if len(self._window) >= self._prefetch or self._next >= end:
+            return
+        loop = asyncio.get_running_loop()
         while len(self._window) < self._prefetch and self._next < end:
             count = min(self._page_size, end - self._next)
-            task = asyncio.ensure_future(self._fetch(self._next, count))
-            task.add_done_callback(_retrieve)
-            self._window.append((self._next, count, task))
+            turn = _Turn(loop)
+            task = loop.create_task(_page(self._fetch, turn, self._next, count))
+            task.add_done_callback(turn.ended)
+            self._window.append((self._next, count, task, turn))
             self._next += count
 
     def _finish(self) -> None:
@@ -218,8 +275,8 @@ class OffsetPages(Generic[T]):
 
     def __del__(self) -> None:
         # Leaving a loop without aclose(): cancel now rather than when GC runs a finalizer.
-        for _, _, task in getattr(self, "_window", ()):
-            task.cancel()
+        for entry in getattr(self, "_window", ()):
+            entry[2].cancel()
 
 
 class _LimitedPages(Generic[T]):

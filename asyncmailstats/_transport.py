@@ -69,6 +69,9 @@ class AiohttpTransport:
     def __init__(self, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        # The last timeout asked for and its aiohttp form: almost every request of a
+        # session passes the same object, and an identity check is cheaper than hashing.
+        self._last_timeout: tuple[Timeout, aiohttp.ClientTimeout] | None = None
         self.max_body_size = max_body_size
 
     def open(self) -> None:
@@ -91,10 +94,14 @@ class AiohttpTransport:
             await session.close()
 
     def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        last = self._last_timeout
+        if last is not None and last[0] is timeout:
+            return last[1]
         cached = self._timeouts.get(timeout)
         if cached is None:
             cached = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
             self._timeouts[timeout] = cached
+        self._last_timeout = (timeout, cached)
         return cached
 
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
@@ -104,7 +111,8 @@ class AiohttpTransport:
             msg = "transport is not open"
             raise RuntimeError(msg)
         label = request.label
-        started = time.monotonic()
+        debug = _log.isEnabledFor(logging.DEBUG)
+        started = time.monotonic() if debug else 0.0
         try:
             async with session.request(
                 request.method,
@@ -130,7 +138,7 @@ class AiohttpTransport:
         except (aiohttp.ClientError, OSError) as exc:
             msg = f"connection failed: {type(exc).__name__}: {exc}"
             raise TransportError(msg, endpoint=label) from None
-        if _log.isEnabledFor(logging.DEBUG):
+        if debug:
             _log.debug(
                 "%s -> %d (%d bytes, %.1f ms)",
                 label,
