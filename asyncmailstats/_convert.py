@@ -408,14 +408,15 @@ class _RecordCode:
             ]
         members = getattr(base_hook, "open_enum_members", None)
         if members is not None:
-            lookup = f"{v} = {code.bind(f'M{at}', members)}.get({v})"
+            # A declared value by dict lookup; anything else through the enum's hook.
+            call = f"{code.bind(f'H{at}', base_hook)}({v}, {code.bind(f'T{at}', base)})"
+            lookup = [
+                f"{ns}e = {code.bind(f'M{at}', members)}.get({v})",
+                f"{v} = {call} if {ns}e is None else {ns}e",
+            ]
             if optional:
-                return "enum", [
-                    f"if {v} is not None:",
-                    f"    {lookup}",
-                    f"    if {v} is None: raise F",
-                ]
-            return "enum", [lookup, f"if {v} is None: raise F"]
+                return "enum", [f"if {v} is not None:", *_indent(lookup)]
+            return "enum", lookup
         if base_hook is not None and optional:
             # What the converter's optional hook does, without the extra call.
             record = getattr(base_hook, "fast_record_code", None)

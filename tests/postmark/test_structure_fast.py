@@ -446,3 +446,24 @@ def test_platform_and_dates_read_as_before():
         item = {**data, "ReceivedAt": stamp}
         assert outcome(fast, item, Open) == outcome(generic, item, Open)
     assert structure(FAST, data, Open).platform is Platform.WEBMAIL
+
+
+@pytest.mark.parametrize("cls", [Open, Click], ids=lambda c: c.__name__)
+def test_common_records_never_reach_the_generic_hook(fake: FakePostmark, cls: type):
+    """Fake records, nulls and unknown enum values are all read without the fallback."""
+    declined: list[Any] = []
+    generic = GENERIC.get_structure_hook(cls)
+
+    def fallback(data: Any, t: Any) -> Any:
+        declined.append(data)
+        return generic(data, t)
+
+    hook = make_fast_structure_fn(FAST, cls, fallback, renames=dict(pm._RENAMES)[cls])
+    data = records(fake, cls)
+    variants = [{**r, "Platform": "Tablet", "Geo": None, "Tag": None} for r in data[:50]]
+    for record in data + variants:
+        assert typed(hook(record, cls)) == typed(generic(record, cls))
+    assert declined == []
+    with pytest.raises(TypeError):
+        hook({**data[0], "Platform": 3}, cls)
+    assert len(declined) == 1
