@@ -467,3 +467,22 @@ def test_common_records_never_reach_the_generic_hook(fake: FakePostmark, cls: ty
     with pytest.raises(TypeError):
         hook({**data[0], "Platform": 3}, cls)
     assert len(declined) == 1
+
+
+@pytest.mark.parametrize("cls", RECORD_MODELS, ids=lambda c: c.__name__)
+def test_production_hooks_read_fake_pages_without_fallback(
+    fake: FakePostmark, cls: type, monkeypatch: pytest.MonkeyPatch
+):
+    """The production functions read every fake record themselves (no generic rebuild)."""
+    hook = FAST.get_structure_hook(cls)
+    generic = hook.__globals__["fallback"]
+    declined: list[Any] = []
+
+    def counting(data: Any, t: Any) -> Any:
+        declined.append(data)
+        return generic(data, t)
+
+    monkeypatch.setitem(hook.__globals__, "fallback", counting)
+    for record in records(fake, cls):
+        hook(record, cls)
+    assert declined == []
