@@ -381,7 +381,7 @@ class _RecordCode:
     def _convert(  # noqa: PLR0911 - one return per kind of field
         self, code: _Code, ns: str, index: int, attribute: attrs.Attribute[Any], hook: Any
     ) -> tuple[str, list[str]]:
-        """Return the kind of the field and the lines turning ``<at>v`` into its value.
+        """Return the kind of the field and the lines turning ``v<index>`` into its value.
 
         Every kind but ``"call"`` takes ``None`` to ``None`` for an optional field and
         rejects it otherwise, so a missing key and a ``null`` can be read alike.
