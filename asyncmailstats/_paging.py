@@ -146,8 +146,10 @@ class OffsetPages(Generic[T]):
         limit: int | None,
         ceiling: int | None = None,
         narrow_hint: str = "",
+        first: tuple[int, Sequence[T], int] | None = None,
     ) -> None:
         self._fetch = fetch
+        self._given = first
         self._page_size = page_size
         self._prefetch = prefetch
         self._limit = limit
@@ -200,17 +202,22 @@ class OffsetPages(Generic[T]):
             raise
 
     async def _first(self) -> Page[T]:
-        wanted = self._page_size if self._limit is None else min(self._page_size, self._limit)
-        if self._ceiling is not None:
-            wanted = min(wanted, self._ceiling)
-        if wanted <= 0:
-            self._done = True
-            raise StopAsyncIteration
-        token = DECODE_TURN.set(None)  # the first page is decoded at once: it tells the total
-        try:
-            items, total = await self._fetch(0, wanted)
-        finally:
-            DECODE_TURN.reset(token)
+        if self._given is not None:
+            # Fetched already (a probe that told the total): not requested again.
+            wanted, items, total = self._given
+            self._given = None
+        else:
+            wanted = self._page_size if self._limit is None else min(self._page_size, self._limit)
+            if self._ceiling is not None:
+                wanted = min(wanted, self._ceiling)
+            if wanted <= 0:
+                self._done = True
+                raise StopAsyncIteration
+            token = DECODE_TURN.set(None)  # decoded at once: the first page tells the total
+            try:
+                items, total = await self._fetch(0, wanted)
+            finally:
+                DECODE_TURN.reset(token)
         self._total = total
         end = total
         if self._limit is not None:
@@ -461,8 +468,13 @@ def offset_pages(
     limit: int | None,
     ceiling: int | None = None,
     narrow_hint: str = "",
+    first: tuple[int, Sequence[T], int] | None = None,
 ) -> OffsetPages[T]:
-    """Return the raw page stream of an offset-paged endpoint, for composing streams."""
+    """Return the raw page stream of an offset-paged endpoint, for composing streams.
+
+    ``first`` is the first page when it was fetched already, as ``(count asked for,
+    items, total)``: the stream starts from it instead of requesting it again.
+    """
     return OffsetPages(
         fetch,
         page_size=page_size,
@@ -470,6 +482,7 @@ def offset_pages(
         limit=limit,
         ceiling=ceiling,
         narrow_hint=narrow_hint,
+        first=first,
     )
 
 

@@ -8,6 +8,7 @@ fanning out over those messages.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Final, TypeVar
@@ -68,25 +69,30 @@ def _around(middle: dt.datetime) -> list[dt.datetime]:
     return [middle, *(middle + step for step in steps), *(middle - step for step in steps)]
 
 
-async def _next_window(
-    fetch: SearchFetch, filters: Params, pending: list[tuple[dt.date, dt.date]]
-) -> tuple[dt.date, Params, int] | None:
-    """Pop windows, bisecting those over the ceiling, until one can be paged through.
+class _Probe:
+    """One window of the date range and the request for its first page, sent at once.
 
-    Returns the window's lower bound, its filters and its total, or ``None`` when no
-    window is left. A window too narrow to split is returned whatever its total: paging
-    it then stops at the ceiling with :class:`~asyncmailstats.ResultWindowError`.
+    The reply tells the window's total; when the window is not split, it is also the
+    window's first page, so that page is not requested twice.
     """
-    while pending:
-        low, high = pending.pop()
-        window = filters + date_params(low, high)
-        _, total = await fetch(window, 0, 1)
-        middle = split_point(low, high) if total > OFFSET_CEILING else None
-        if middle is None:
-            return low, window, total
-        pending.append((low, middle))
-        pending.append((middle, high))  # popped first: newest first
-    return None
+
+    __slots__ = ("count", "high", "low", "params", "task")
+
+    def __init__(
+        self, fetch: SearchFetch, filters: Params, low: dt.date, high: dt.date, count: int
+    ) -> None:
+        self.low = low
+        self.high = high
+        self.count = count
+        self.params = filters + date_params(low, high)
+        self.task = asyncio.ensure_future(fetch(self.params, 0, count))
+        self.task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Task[object]) -> None:
+    # Mark the exception of a dropped probe as retrieved; awaiting still raises it.
+    if not task.cancelled():
+        task.exception()
 
 
 class _EdgeFilter:
@@ -135,8 +141,11 @@ async def window_pages(
 ) -> AsyncGenerator[Page[OutboundMessage], None]:
     """Yield every message of ``[lower, upper]``, newest first, in windows under the ceiling.
 
-    A window is probed with ``count=1`` to learn its total; a window over the ceiling is
-    bisected in time and its newer half read first. Neighbouring windows share their edge
+    A window is probed to learn its total: with a request for one result when it is
+    expected over the ceiling, else for its first page. A window over the ceiling is
+    bisected in time, both halves are probed at once (through the limiter, like any
+    request), and the newer half is read first. The probe of a window that is read is
+    its first page: no page is requested twice. Neighbouring windows share their edge
     second, so nothing falling within it can be missed; the messages of that second seen
     in the newer window are remembered (only those) and skipped in the older one.
 
@@ -149,39 +158,58 @@ async def window_pages(
         prefetch: Pages in flight at once within a window.
         limit: Stop after about this many messages (the caller cuts exactly).
     """
-    pending: list[tuple[dt.date, dt.date]] = [(lower, upper)]
+    full = page_size if limit is None else max(1, min(page_size, limit))
+    # Without a limit, the whole range may well be split: its probe asks for one result.
+    pending = [_Probe(fetch, filters, lower, upper, 1 if limit is None else full)]
     edges = _EdgeFilter()
     yielded = 0
-    while limit is None or yielded < limit:
-        found = await _next_window(fetch, filters, pending)
-        if found is None:
-            return
-        low, window, total = found
-        edges.start(low)
-        if total == 0:
-            continue
+    try:
+        while pending and (limit is None or yielded < limit):
+            probe = pending.pop()
+            items, total = await probe.task
+            if total > OFFSET_CEILING:
+                middle = split_point(probe.low, probe.high)
+                if middle is not None:
+                    # A half expected over the ceiling is split again: one result tells
+                    # its total. Any other half is probed with its first page.
+                    count = 1 if total // 2 > OFFSET_CEILING else full
+                    newer = _Probe(fetch, filters, middle, probe.high, count)
+                    older = _Probe(fetch, filters, probe.low, middle, count)
+                    pending += (older, newer)  # the newer half is popped first
+                    continue
+            # A window too narrow to split is read whatever its total: paging it then
+            # stops at the ceiling with ResultWindowError.
+            edges.start(probe.low)
+            if total == 0:
+                continue
 
-        async def fetch_window(
-            offset: int, count: int, window: Params = window
-        ) -> tuple[Sequence[OutboundMessage], int]:
-            return await fetch(window, offset, count)
+            async def fetch_window(
+                offset: int, count: int, window: Params = probe.params
+            ) -> tuple[Sequence[OutboundMessage], int]:
+                return await fetch(window, offset, count)
 
-        pages = offset_pages(
-            fetch_window,
-            page_size=page_size,
-            prefetch=prefetch,
-            limit=None if limit is None else limit - yielded + edges.carried,
-            ceiling=OFFSET_CEILING,
-            narrow_hint=_WINDOW_HINT,
-        )
-        try:
-            async for page in pages:
-                fresh = edges.fresh(page.items)
-                if fresh:
-                    yield Page(tuple(fresh), yielded, None)
-                    yielded += len(fresh)
-        finally:
-            await pages.aclose()
+            pages = offset_pages(
+                fetch_window,
+                page_size=page_size,
+                prefetch=prefetch,
+                limit=None if limit is None else limit - yielded + edges.carried,
+                ceiling=OFFSET_CEILING,
+                narrow_hint=_WINDOW_HINT,
+                # A probe for one result is not a page: the window is read from 0.
+                first=None if probe.count < full else (probe.count, items, total),
+            )
+            try:
+                async for page in pages:
+                    fresh = edges.fresh(page.items)
+                    if fresh:
+                        yield Page(tuple(fresh), yielded, None)
+                        yielded += len(fresh)
+            finally:
+                await pages.aclose()
+    finally:
+        dropped = [probe.task for probe in pending if probe.task.cancel()]
+        if dropped:
+            await asyncio.gather(*dropped, return_exceptions=True)
 
 
 async def history_pages(
