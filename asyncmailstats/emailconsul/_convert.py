@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 import attrs
 
 from .._convert import make_converter as _make_base_converter
-from .._convert import make_fast_structure_fn
+from .._fastpath import make_fast_structure_fn
 from .models import DeliveryDay, LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from typing import Any
 
 import cattrs
 
-from .._convert import make_converter, make_fast_structure_fn
+from .._convert import make_converter
+from .._fastpath import make_fast_structure_fn
 from .models import Message, MessageType, PeriodStats
 
 

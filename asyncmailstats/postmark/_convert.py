@@ -22,7 +22,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from .._convert import make_converter as _make_base_converter
-from .._convert import make_fast_structure_fn, open_enum_hook, parse_date
+from .._convert import open_enum_hook, parse_date
+from .._fastpath import make_fast_structure_fn
 from .models import (
     BounceCounts,
     BounceDay,

@@ -20,7 +20,9 @@ import attrs
 import pytest
 
 from asyncmailstats import _convert as base
-from asyncmailstats._convert import make_fast_structure_fn, structure
+from asyncmailstats import _fastpath as fastpath
+from asyncmailstats._convert import structure
+from asyncmailstats._fastpath import make_fast_structure_fn
 from asyncmailstats._http import Response
 from asyncmailstats.exceptions import DecodeError
 from asyncmailstats.postmark import _convert as pm
@@ -391,12 +393,12 @@ class _OwnSetattr:
 
 def test_slot_stores_only_where_init_does_nothing_else():
     """Fields are stored directly only for classes whose __init__ merely stores them."""
-    assert base._slot_setters(Open) is not None
-    assert base._slot_setters(OutboundMessageDetails) is not None
-    assert base._slot_setters(_Plain) is not None
+    assert fastpath._slot_setters(Open) is not None
+    assert fastpath._slot_setters(OutboundMessageDetails) is not None
+    assert fastpath._slot_setters(_Plain) is not None
     for cls in (_Checked, _PostInit, _OwnInit, _OwnSetattr):
-        assert base._slot_setters(cls) is None
-    assert base._slot_setters(attrs.define(slots=False)(type("_Dict", (), {}))) is None
+        assert fastpath._slot_setters(cls) is None
+    assert fastpath._slot_setters(attrs.define(slots=False)(type("_Dict", (), {}))) is None
 
 
 @pytest.mark.parametrize(
