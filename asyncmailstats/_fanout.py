@@ -100,12 +100,15 @@ class _Work(Generic[I, T]):
     async def start(self, item: I) -> None:
         await self.slots.acquire()
         self.outstanding += 1
-        task = asyncio.ensure_future(self.run(item))
-        task.add_done_callback(_retrieve)
+        task = asyncio.get_running_loop().create_task(self.run(item))
         self.workers.add(task)
-        task.add_done_callback(self.workers.discard)
+        task.add_done_callback(self.finished)
         if self.ordered:
             self.queue.put_nowait(task)
+
+    def finished(self, task: asyncio.Task[Outcome[I, T]]) -> None:
+        self.workers.discard(task)
+        _retrieve(task)
 
     async def run(self, item: I) -> Outcome[I, T]:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
@@ -372,24 +372,25 @@ class _LimitedPages(Generic[T]):
 class _Items(Generic[T]):
     """The items of a page stream, one by one."""
 
+    __slots__ = ("_items", "_pages")
+
     def __init__(self, pages: _LimitedPages[T]) -> None:
         self._pages = pages
-        self._items: tuple[T, ...] = ()
-        self._index = 0
+        self._items: Iterator[T] = iter(())
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> T:
-        if self._pages.closed:  # closed early: the rest of a buffered page is dropped too
+        pages = self._pages
+        if pages._done:  # noqa: SLF001 - closed early: the rest of a buffered page is dropped
             raise StopAsyncIteration
-        while self._index >= len(self._items):
-            page = await self._pages.__anext__()
-            self._items = page.items
-            self._index = 0
-        item = self._items[self._index]
-        self._index += 1
-        return item
+        for item in self._items:
+            return item
+        while True:
+            self._items = iter((await pages.__anext__()).items)
+            for item in self._items:
+                return item
 
     async def aclose(self) -> None:
         """Stop the stream and cancel whatever is in flight."""

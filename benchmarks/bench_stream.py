@@ -6,8 +6,10 @@ official SDK's own sequential paging, postmarker (synchronous, in a worker threa
 hand-written aiohttp + orjson reference with the same number of pages in flight.
 
 Messages: ``outbound_messages()`` reads ~100 000 messages in date windows of at most
-10 000 (probing each window's total with ``count=1`` and bisecting), against the
-reference doing the same searches by hand.
+10 000 (bisecting the range; a window expected over the ceiling is probed with
+``count=1``, any other with its first page, which is then not requested again, and the
+two halves of a split window are probed together), against the reference doing the
+searches by hand with ``count=1`` probes, one window after the other.
 """
 
 from __future__ import annotations
