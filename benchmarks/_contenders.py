@@ -226,8 +226,11 @@ async def ref_messages(
     """Stream messages by hand over the same date windows as ``outbound_messages()``.
 
     The windows come from the library's own pure helpers (``split_point`` and
-    ``date_params``) so both contenders send the same searches; transport, decoding
-    (to dicts) and the duplicate check at window edges are written by hand.
+    ``date_params``) so both contenders send the same searches: a window expected over
+    the ceiling (the whole range, or a half of a window over twice the ceiling) is
+    probed with ``count=1``, any other with a full page that is its first page; both
+    halves of a split window are probed together. Transport, decoding (to dicts) and the
+    duplicate check at window edges are written by hand.
     """
     headers = _headers(token)
     async with _reference_session() as http:
@@ -239,40 +242,61 @@ async def ref_messages(
             data = await _get_json(http, url + "/messages/outbound", params, headers)
             return data["Messages"], data["TotalCount"]
 
+        def probe(low: dt.datetime, high: dt.datetime, count: int) -> _Probe:
+            window = date_params(low, high)
+            return _Probe(low, high, window, count, asyncio.ensure_future(search(window, 0, count)))
+
         clock = _Clock()
         records = 0
-        pending: list[tuple[dt.datetime, dt.datetime]] = [(lower, upper)]
+        pending = [probe(lower, upper, 1)]
         carried: set[str] = set()
-        while pending:
-            low, high = pending.pop()
-            window = date_params(low, high)
-            _, total = await search(window, 0, 1)
-            if total > OFFSET_CEILING:
-                middle = split_point(low, high)
-                if middle is not None:
-                    pending.append((low, middle))
-                    pending.append((middle, high))
-                    continue
-            last: list[dict[str, Any]] = []
-            if total:
+        try:
+            while pending:
+                current = pending.pop()
+                items, total = await current.task
+                if total > OFFSET_CEILING:
+                    middle = split_point(current.low, current.high)
+                    if middle is not None:
+                        count = 1 if total // 2 > OFFSET_CEILING else PAGE
+                        newer = probe(middle, current.high, count)
+                        pending += (probe(current.low, middle, count), newer)
+                        continue
+                last: list[dict[str, Any]] = []
+                if total:
 
-                async def fetch(
-                    offset: int, count: int, window: Any = window
-                ) -> tuple[list[dict[str, Any]], int]:
-                    return await search(window, offset, count)
+                    async def fetch(
+                        offset: int, count: int, window: Any = current.params
+                    ) -> tuple[list[dict[str, Any]], int]:
+                        return await search(window, offset, count)
 
-                end = min(total, OFFSET_CEILING)
-                async for items in _ordered_pages(
-                    fetch, min(PAGE, end), lambda t: min(t, OFFSET_CEILING), in_flight=in_flight
-                ):
-                    for item in items:
-                        if item["MessageID"] not in carried:
-                            records += 1
-                    last = items
-            # Neighbouring windows share one second: what the older window repeats from
-            # it can only be among the newer window's oldest page.
-            carried = {item["MessageID"] for item in last}
+                    reused = current.count == PAGE
+                    async for page in _ordered_pages(
+                        fetch,
+                        PAGE,
+                        lambda t: min(t, OFFSET_CEILING),
+                        in_flight=in_flight,
+                        first=(items, total) if reused else None,
+                    ):
+                        for item in page:
+                            if item["MessageID"] not in carried:
+                                records += 1
+                        last = page
+                # Neighbouring windows share one second: what the older window repeats
+                # from it can only be among the newer window's oldest page.
+                carried = {item["MessageID"] for item in last}
+        finally:
+            for waiting in pending:
+                waiting.task.cancel()
         return clock.sample(records)
+
+
+@dataclasses.dataclass
+class _Probe:
+    low: dt.datetime
+    high: dt.datetime
+    params: tuple[tuple[str, str], ...]
+    count: int
+    task: asyncio.Future[tuple[list[dict[str, Any]], int]]
 
 
 async def ref_messages_split(

@@ -195,8 +195,10 @@ async def window_pages(
                 limit=None if limit is None else limit - yielded + edges.carried,
                 ceiling=OFFSET_CEILING,
                 narrow_hint=_WINDOW_HINT,
-                # A probe for one result is not a page: the window is read from 0.
+                # A probe for one result is not a page: the window is read from 0, but
+                # its total is known, so its first page goes out with those after it.
                 first=None if probe.count < full else (probe.count, items, total),
+                total=total if probe.count < full else None,
             )
             try:
                 async for page in pages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import Counter
 
@@ -60,3 +61,31 @@ async def test_both_halves_of_a_split_window_are_probed_at_once(make_api, fakes)
     # Each half is then read from its probe on: no request repeats the probe.
     repeated = [key for key, n in Counter(map(_key, client.requests)).items() if n > 1]
     assert repeated == []
+
+
+async def test_a_window_with_a_known_total_sends_its_first_page_with_the_rest(
+    make_api, fakes
+) -> None:
+    """Once a probe told a window's total, its first page does not go out alone."""
+    server = fakes.InMemoryPostmark()
+    start = dt.datetime(2024, 3, 1, tzinfo=UTC)
+    fakes.seeded_messages(server, 1_200, start=start, end=start + dt.timedelta(days=2), seed=4)
+    release = asyncio.Event()
+
+    async def held(request):
+        if dict(request.params)["count"] != "1":
+            await release.wait()
+        return server(request)
+
+    api, client = make_api(held)
+    task = asyncio.create_task(
+        api.outbound_messages(from_date=start, to_date=start + dt.timedelta(days=2)).to_list()
+    )
+    for _ in range(50):
+        await asyncio.sleep(0)
+    offsets = [dict(r.params)["offset"] for r in client.requests]
+    assert offsets == ["0", "0", "500", "1000"]  # the probe, then every page at once
+    release.set()
+    messages = await task
+    assert len(messages) == 1_200
+    assert len(client.requests) == 4
