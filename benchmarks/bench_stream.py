@@ -9,7 +9,7 @@ Messages: ``outbound_messages()`` reads ~100 000 messages in date windows of at 
 10 000 (bisecting the range; a window expected over the ceiling is probed with
 ``count=1``, any other with its first page, which is then not requested again, and the
 two halves of a split window are probed together), against the reference doing the
-searches by hand with ``count=1`` probes, one window after the other.
+same searches by hand.
 """
 
 from __future__ import annotations
