@@ -9,9 +9,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from asyncmailstats._http import Request, Response
 from asyncmailstats._transport import Timeout
+
+# Property tests draw the same examples on every run, and no example database carries a
+# failure from one run into the next: the suite is deterministic.
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.load_profile("deterministic")
 
 MemoryHandler = Callable[[Request], Response | Awaitable[Response]]
 

@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from asyncmailstats.postmark._streams import split_point, unambiguous
@@ -45,12 +45,21 @@ def test_ranges_under_two_seconds_cannot_be_split(seconds):
     st.integers(min_value=2, max_value=400 * 86_400),
     st.integers(min_value=0, max_value=999_999),
 )
+@example(dt.datetime(2038, 11, 7, 5, 0, tzinfo=UTC), 2, 0)  # inside the repeated hour
+@example(dt.datetime(2024, 11, 3, 4, 0, tzinfo=UTC), 4 * 3600, 0)  # across it
 def test_split_point_always_makes_progress(lower, seconds, micros):
-    """Both halves of a split are strictly shorter, so bisection always ends."""
+    """Both halves of a split are strictly shorter, so bisection always ends.
+
+    Only a range wholly inside the repeated hour of a daylight-saving change has no
+    point to split at.
+    """
     lower = lower.replace(microsecond=micros)
     upper = lower + dt.timedelta(seconds=seconds)
     middle = split_point(lower, upper)
-    assert middle is not None
+    if middle is None:
+        assert not unambiguous(lower)
+        assert not unambiguous(upper)
+        return
     assert middle.microsecond == 0
     assert start_instant(lower) < middle < end_instant(upper)
     span = upper - lower
