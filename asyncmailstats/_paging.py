@@ -223,11 +223,7 @@ class OffsetPages(Generic[T]):
             finally:
                 DECODE_TURN.reset(token)
         self._total = total
-        end = total
-        if self._limit is not None:
-            end = min(end, self._limit)
-        if self._ceiling is not None:
-            end = min(end, self._ceiling)
+        end = self._bound(total)
         if len(items) < wanted:
             end = min(end, len(items))
             self._shrunk = True
@@ -239,13 +235,17 @@ class OffsetPages(Generic[T]):
     def _start(self, total: int) -> None:
         # The total is known already (a probe told it): no page has to go out alone.
         self._total = total
+        self._end = self._bound(total)
+        self._fill()
+
+    def _bound(self, total: int) -> int:
+        """Return where the stream ends: the total, cut by the limit and the ceiling."""
         end = total
         if self._limit is not None:
             end = min(end, self._limit)
         if self._ceiling is not None:
             end = min(end, self._ceiling)
-        self._end = end
-        self._fill()
+        return end
 
     def _fill(self) -> None:
         end = self._end
