@@ -42,6 +42,8 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+#: Which parser :func:`loads` uses: ``"orjson"`` or ``"json"``.
+JSON_PARSER = "json"
 _loads: Callable[[bytes | str], Any] = json.loads
 _JSONErrors: tuple[type[Exception], ...] = (ValueError, UnicodeDecodeError)
 try:  # orjson is an optional speed-up: same results, faster parsing.
@@ -50,11 +52,9 @@ except ImportError:  # pragma: no cover - exercised only without orjson
     pass
 else:  # pragma: no cover - exercised only with orjson
     if _version_tuple(getattr(_orjson, "__version__", "0")) >= ORJSON_MIN_VERSION:
+        JSON_PARSER = "orjson"
         _loads = _orjson.loads
         _JSONErrors = (_orjson.JSONDecodeError, ValueError)
-
-#: Which parser :func:`loads` uses: ``"orjson"`` or ``"json"``.
-JSON_PARSER = "orjson" if _loads is not json.loads else "json"
 
 
 class OpenStrEnum(enum.StrEnum):
