@@ -109,3 +109,24 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     await settle()
     leaked = pending_tasks(baseline)
     assert not leaked, f"tasks left pending: {leaked}"
+
+
+@pytest.fixture
+def watch_fallback(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], list[Any]]:
+    """Return ``watch(hook)``: it lists every record *hook* hands to its generic hook.
+
+    *hook* is a generated fast structure function; the list fills as it declines records.
+    """
+
+    def watch(hook: Any) -> list[Any]:
+        generic = hook.__globals__["fallback"]
+        declined: list[Any] = []
+
+        def counting(data: Any, t: Any) -> Any:
+            declined.append(data)
+            return generic(data, t)
+
+        monkeypatch.setitem(hook.__globals__, "fallback", counting)
+        return declined
+
+    return watch

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,27 +24,12 @@ from asyncmailstats.exceptions import AuthenticationError
 from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmark, FaultPlan
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The ``cli`` fixture (tests/cli/conftest.py): runs ``python -m asyncmailstats``.
+RunCli = Callable[..., Awaitable[tuple[int, str, str]]]
 
 
 def _args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(list(argv))
-
-
-async def _cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run the command in a subprocess while this loop keeps the fakes serving."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "asyncmailstats",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_export_opens_jsonl_equals_the_fakes_truth(tmp_path: Path):
@@ -131,10 +117,10 @@ async def test_emailconsul_and_getresponse_exports(tmp_path: Path):
     assert [p["period"] for p in periods] == sorted(p["period"] for p in periods)
 
 
-async def test_bad_token_exits_non_zero_with_one_line(tmp_path: Path):
+async def test_bad_token_exits_non_zero_with_one_line(tmp_path: Path, cli: RunCli):
     """A refused token prints one line naming the variable to check, and no traceback."""
     async with FakePostmark(messages=10, seed=1) as fake:
-        code, out, err = await _cli(
+        code, out, err = await cli(
             "export", "postmark", "opens", "--base-url", fake.url, "--out",
             str(tmp_path / "x.jsonl"), "--no-progress",
             env={"POSTMARK_SERVER_TOKEN": "wrong-token-value"},

@@ -7,14 +7,12 @@ cut to microseconds), and every other field of the row is empty.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,29 +21,13 @@ import pytest
 from asyncmailstats.cli import main
 from asyncmailstats.testing import FakePostmark
 
-ROOT = Path(__file__).resolve().parents[2]
+#: The ``cli`` fixture (tests/cli/conftest.py): runs ``python -m asyncmailstats``.
+RunCli = Callable[..., Awaitable[tuple[int, str, str]]]
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
 #: Wire names whose snake_case form is a Python keyword get a trailing underscore.
 RENAMED = {"From": "from_"}
 EMPTY: tuple[Any, ...] = (None, [], {}, "")
-
-
-async def run_cli(*argv: str) -> tuple[int, str, str]:
-    """Run ``python -m asyncmailstats`` while this loop keeps the fake serving."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "asyncmailstats",
-        *argv,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    out, err = await proc.communicate()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 def snake(name: str) -> str:
@@ -100,11 +82,13 @@ def csv_text(value: Any) -> str:
     return str(value)
 
 
-async def test_jsonl_export_of_opens_equals_the_fake_record_for_record(tmp_path: Path) -> None:
+async def test_jsonl_export_of_opens_equals_the_fake_record_for_record(
+    tmp_path: Path, cli: RunCli
+) -> None:
     """Every exported open equals the fake's open, in the fake's order, every field."""
     async with FakePostmark(messages=800, seed=21, now=NOW) as fake:
         out = tmp_path / "opens.jsonl"
-        code, stdout, stderr = await run_cli(
+        code, stdout, stderr = await cli(
             "export", "postmark", "opens", "--token", fake.token, "--base-url", fake.url,
             "--out", str(out), "--no-progress", "--page-size", "100",
         )  # fmt: skip
@@ -116,11 +100,13 @@ async def test_jsonl_export_of_opens_equals_the_fake_record_for_record(tmp_path:
         assert_same(row, wire, f"row {n}: ")
 
 
-async def test_csv_export_of_messages_equals_the_fake_record_for_record(tmp_path: Path) -> None:
+async def test_csv_export_of_messages_equals_the_fake_record_for_record(
+    tmp_path: Path, cli: RunCli
+) -> None:
     """Every CSV row equals the fake's message for the date range, every column."""
     async with FakePostmark(messages=600, seed=22, now=NOW) as fake:
         out = tmp_path / "messages.csv"
-        code, stdout, stderr = await run_cli(
+        code, stdout, stderr = await cli(
             "export", "postmark", "messages", "--token", fake.token, "--base-url", fake.url,
             "--from", "2024-05-01", "--to", "2024-06-01", "--format", "csv",
             "--out", str(out), "--no-progress",

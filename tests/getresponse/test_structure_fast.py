@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,18 +83,11 @@ def test_distorted_periods_give_the_same_result_or_error(fake: FakeGetResponse):
 
 
 def test_fake_periods_never_reach_the_generic_hook(
-    fake: FakeGetResponse, monkeypatch: pytest.MonkeyPatch
+    fake: FakeGetResponse, watch_fallback: Callable[[Any], list[Any]]
 ):
     """The production function reads every fake period itself (no generic rebuild)."""
     hook = gr.CONVERTER.get_structure_hook(PeriodStats)
-    generic = hook.__globals__["fallback"]
-    declined: list[Any] = []
-
-    def counting(data: Any, t: Any) -> Any:
-        declined.append(data)
-        return generic(data, t)
-
-    monkeypatch.setitem(hook.__globals__, "fallback", counting)
+    declined = watch_fallback(hook)
     for message_id in fake.messages:
         stats_series(
             fake.stats(message_id, "hourly"), message_id=message_id, grouping=Grouping.HOURLY

@@ -473,18 +473,11 @@ def test_common_records_never_reach_the_generic_hook(fake: FakePostmark, cls: ty
 
 @pytest.mark.parametrize("cls", RECORD_MODELS, ids=lambda c: c.__name__)
 def test_production_hooks_read_fake_pages_without_fallback(
-    fake: FakePostmark, cls: type, monkeypatch: pytest.MonkeyPatch
+    fake: FakePostmark, cls: type, watch_fallback: Callable[[Any], list[Any]]
 ):
     """The production functions read every fake record themselves (no generic rebuild)."""
     hook = FAST.get_structure_hook(cls)
-    generic = hook.__globals__["fallback"]
-    declined: list[Any] = []
-
-    def counting(data: Any, t: Any) -> Any:
-        declined.append(data)
-        return generic(data, t)
-
-    monkeypatch.setitem(hook.__globals__, "fallback", counting)
+    declined = watch_fallback(hook)
     for record in records(fake, cls):
         hook(record, cls)
     assert declined == []
