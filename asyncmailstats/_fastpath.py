@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import linecache
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -103,6 +104,28 @@ def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
     return setters
 
 
+def _swap_builder(cls: Any) -> type | None:
+    """Return a mutable twin of slotted *cls* whose instances can become *cls* instances.
+
+    The twin declares the same slots and nothing else, so storing into it is a plain slot
+    store, and assigning ``__class__`` turns the finished object into an instance of
+    *cls*, the very object attrs' ``__init__`` would have built. CPython allows that only
+    between identical layouts (for one, not with a ``__weakref__`` slot after the
+    fields); when it refuses, this returns ``None``.
+    """
+    slots: list[str] = []
+    for klass in reversed(cls.__mro__[:-1]):
+        declared = vars(klass).get("__slots__", ())
+        slots += [declared] if isinstance(declared, str) else list(declared)
+    twin = type(f"{cls.__name__}Builder", (), {"__slots__": tuple(slots), "__module__": __name__})
+    blank: Any = object.__new__(twin)
+    try:
+        blank.__class__ = cls
+    except TypeError:
+        return None
+    return twin
+
+
 class _Code:
     """The objects the names in a generated function stand for."""
 
@@ -161,37 +184,139 @@ class _RecordCode:
         )
         self.intern_limit = intern_limit if plain else 0
         self.cache: dict[tuple[Any, ...], Any] = {}
+        # Strings only, each required or None by default: a missing key and a null read
+        # alike, and a cached key stands for values that passed the checks.
+        self.key_first = all(
+            _split_optional(a.type)[0] is str
+            and (
+                (a.default is None and _split_optional(a.type)[1])
+                or (a.default is attrs.NOTHING and not _split_optional(a.type)[1])
+            )
+            for a, _, _ in self.fields
+        )
+        self.builder = _swap_builder(cls) if self.setters is not None else None
 
     def lines(self, code: _Code, ns: str, src: str, dst: str) -> list[str]:
         """Return the lines reading the dict named *src* into an instance named *dst*."""
-        out = [f"{ns}get = {src}.get"]
+        reads: list[str] = []
+        after: list[str] = []
         for index, (attribute, wire, hook) in enumerate(self.fields):
             kind, convert = self._convert(code, ns, index, attribute, hook)
-            out += self._read(code, ns, index, attribute, wire=wire, kind=kind, convert=convert)
-        construct = [
-            f"{dst} = {code.bind(f'{ns}cls', self.cls)}("
-            + ", ".join(f"{a.alias}={ns}v{i}" for i, (a, _, _) in enumerate(self.fields))
-            + ")"
-        ]
-        if self.setters is not None:
-            construct = [f"{dst} = new({code.bind(f'{ns}cls', self.cls)})"]
-            construct += [
-                f"{code.bind(f'{ns}S{i}', setter)}({dst}, {ns}v{i})"
-                for i, setter in enumerate(self.setters)
-            ]
+            read, rest = self._read(
+                code, ns, index, attribute, wire=wire, kind=kind, convert=convert
+            )
+            reads.append(read)
+            after += rest
+        names = [f"{ns}v{i}" for i in range(len(self.fields))]
+        construct = self._construct(code, ns, dst, names)
+        if self.intern_limit > 0 and self.key_first:
+            return self._interned_key_first(
+                code, ns, src=src, dst=dst, reads=reads, after=after, construct=construct
+            )
+        out = self._gather(code, ns, src, names, reads) + after
         if self.intern_limit <= 0:
             return out + construct
         cache = code.bind(f"{ns}cache", self.cache)
         limit = code.bind(f"{ns}limit", self.intern_limit)
-        values = ", ".join(f"{ns}v{i}" for i in range(len(self.fields)))
         return [
             *out,
-            f"{ns}key = ({values},)",
+            f"{ns}key = ({', '.join(names)},)",
             f"{dst} = {cache}.get({ns}key)",
             f"if {dst} is None:",
             f"    if len({cache}) >= {limit}: {cache}.clear()",
             *_indent(construct),
             f"    {cache}[{ns}key] = {dst}",
+        ]
+
+    def _gather(
+        self, code: _Code, ns: str, src: str, names: list[str], reads: list[str]
+    ) -> list[str]:
+        """Return the lines reading every key of *src* into its variable.
+
+        When every key is there -- the usual case -- one ``itemgetter`` call reads them
+        all; a missing key makes it raise ``KeyError``, and the keys are then read one by
+        one with their defaults.
+        """
+        one_by_one = [f"{ns}get = {src}.get"] + [
+            f"{name} = {read}" for name, read in zip(names, reads, strict=True)
+        ]
+        if len(names) < 2:
+            return one_by_one
+        getter = code.bind(f"{ns}IG", operator.itemgetter(*(wire for _, wire, _ in self.fields)))
+        return [
+            "try:",
+            f"    {', '.join(names)} = {getter}({src})",
+            "except KeyError:",
+            *_indent(one_by_one),
+        ]
+
+    def _interned_key_first(
+        self,
+        code: _Code,
+        ns: str,
+        *,
+        src: str,
+        dst: str,
+        reads: list[str],
+        after: list[str],
+        construct: list[str],
+    ) -> list[str]:
+        """Return lines that look the raw values up among the instances already built.
+
+        For a record of strings only: a JSON value equal to a string is that string, so
+        values equal to a key already in the cache passed the checks then, and the shared
+        instance is returned without checking them again.
+        """
+        cache = code.bind(f"{ns}cache", self.cache)
+        limit = code.bind(f"{ns}limit", self.intern_limit)
+        getter = code.bind(f"{ns}IG", operator.itemgetter(*(wire for _, wire, _ in self.fields)))
+        names = [f"{ns}v{i}" for i in range(len(self.fields))]
+        return [
+            "try:",
+            f"    {ns}key = ({getter}({src}),)"
+            if len(names) == 1
+            else f"    {ns}key = {getter}({src})",
+            "except KeyError:",
+            f"    {ns}get = {src}.get",
+            f"    {ns}key = ({', '.join(reads)},)",
+            f"{dst} = {cache}.get({ns}key)",
+            f"if {dst} is None:",
+            f"    {', '.join(names)}, = {ns}key",
+            *_indent(after),
+            f"    if len({cache}) >= {limit}: {cache}.clear()",
+            *_indent(construct),
+            f"    {cache}[{ns}key] = {dst}",
+        ]
+
+    def _construct(self, code: _Code, ns: str, dst: str, names: list[str]) -> list[str]:
+        """Return the lines building the instance *dst* from the variables *names*."""
+        cls = code.bind(f"{ns}cls", self.cls)
+        if self.builder is not None:
+            # Stores into a twin class without a __setattr__ of its own are plain slot
+            # stores; the finished object then becomes an instance of the frozen class.
+            builder = code.bind(f"{ns}B", self.builder)
+            return [
+                f"{dst} = new({builder})",
+                *(
+                    f"{dst}.{a.name} = {name}"
+                    for (a, _, _), name in zip(self.fields, names, strict=True)
+                ),
+                f"{dst}.__class__ = {cls}",
+            ]
+        if self.setters is not None:
+            return [
+                f"{dst} = new({cls})",
+                *(
+                    f"{code.bind(f'{ns}S{i}', setter)}({dst}, {name})"
+                    for i, (setter, name) in enumerate(zip(self.setters, names, strict=True))
+                ),
+            ]
+        return [
+            f"{dst} = {cls}("
+            + ", ".join(
+                f"{a.alias}={name}" for (a, _, _), name in zip(self.fields, names, strict=True)
+            )
+            + ")"
         ]
 
     def _convert(  # noqa: PLR0911 - one return per kind of field
@@ -257,28 +382,32 @@ class _RecordCode:
         wire: str,
         kind: str,
         convert: list[str],
-    ) -> list[str]:
-        """Return the lines reading the field's key into its variable and converting it."""
+    ) -> tuple[str, list[str]]:
+        """Return the expression reading the field's key, and the lines converting it.
+
+        The expression is the one used when a key may be missing (``get`` standing for
+        the record's ``dict.get``); when every key is there, the lines see the values
+        themselves and the tests for a missing key are false.
+        """
         v, at, get, key = f"{ns}v{index}", f"{ns}{index}", f"{ns}get", repr(wire)
         base, optional = _split_optional(attribute.type)
         default: Any = attribute.default
         if default is attrs.NOTHING and kind != "call" and not optional:
             # A missing key reads as None, which these kinds reject for such a field.
-            return [f"{v} = {get}({key})", *convert]
+            return f"{get}({key})", convert
         if default is attrs.NOTHING:
-            return [f"{v} = {get}({key}, M_)", f"if {v} is M_: raise F", *convert]
+            return f"{get}({key}, M_)", [f"if {v} is M_: raise F", *convert]
         if kind != "call" and default is None and optional:
             # A missing key reads as None, which these kinds take to the default None.
-            return [f"{v} = {get}({key})", *convert]
+            return f"{get}({key})", convert
         if kind == "exact" and type(default) is base:
             # The default passes the exact-type check unchanged.
-            return [f"{v} = {get}({key}, {code.bind(f'D{at}', default)})", *convert]
+            return f"{get}({key}, {code.bind(f'D{at}', default)})", convert
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
             missing = f"{code.bind(f'D{at}', default.factory)}()"
         else:
             missing = code.bind(f"D{at}", default)
-        return [
-            f"{v} = {get}({key}, M_)",
+        return f"{get}({key}, M_)", [
             f"if {v} is M_: {v} = {missing}",
             "else:",
             *_indent(convert),

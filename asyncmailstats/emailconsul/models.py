@@ -40,7 +40,7 @@ class LinkGroup(enum.StrEnum):
     """One row per link parameter name and value (``params_name`` / ``params_value``)."""
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class LinkStat:
     """One row of aggregated link-log (click) counts.
 
@@ -69,7 +69,7 @@ class LinkStat:
     """The link parameter's value, when grouped by ``params``."""
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class LinkTimeseriesPoint:
     """Link-log (click) count for one date, optionally split by a grouping."""
 
@@ -97,7 +97,7 @@ class LinkTimeseriesPoint:
     """The link parameter's value, when grouped by ``params``."""
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class PixelTimeseriesPoint:
     """Pixel-log (open) count for one date, optionally split by campaign or subscriber."""
 
@@ -111,7 +111,7 @@ class PixelTimeseriesPoint:
     """The subscriber, when grouped by ``subscriber_id``."""
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class DeliveryDay:
     """Delivery counters of the emails requested on one date.
 

@@ -289,6 +289,8 @@ class BatchPacker:
 
 def _keyed(result: Any, what: str, label: str) -> Mapping[str, Any]:
     # PHP encodes an empty associative array as [], so an empty result may be a list.
+    if type(result) is dict:
+        return result
     if isinstance(result, list) and not result:
         return {}
     if not isinstance(result, Mapping):
@@ -298,7 +300,7 @@ def _keyed(result: Any, what: str, label: str) -> Mapping[str, Any]:
 
 
 def _fields(value: Any, key: str, label: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         msg = f"the entry for {key!r} is not an object but {type(value).__name__}"
         raise DecodeError(msg, endpoint=label)
     return value
@@ -322,6 +324,7 @@ def stats_series(
 ) -> MessageStatsSeries:
     """Return the series in a ``get_message_stats`` result, its periods oldest first."""
     label = endpoint(GET_MESSAGE_STATS)
+    hook = converter.get_structure_hook(PeriodStats)
     periods = []
     for period, counters in _keyed(result, GET_MESSAGE_STATS, label).items():
         try:
@@ -329,7 +332,11 @@ def stats_series(
         except ValueError as exc:
             raise DecodeError(str(exc), endpoint=label) from None
         data = {**_fields(counters, period, label), "period": period, "start": start}
-        periods.append(structure(converter, data, PeriodStats, endpoint=label))
+        try:
+            stats = hook(data, PeriodStats)
+        except Exception:  # noqa: BLE001 - structured again below for the precise error
+            stats = structure(converter, data, PeriodStats, endpoint=label)
+        periods.append(stats)
     periods.sort(key=lambda p: p.start)
     return MessageStatsSeries(message_id=message_id, grouping=grouping, periods=tuple(periods))
 

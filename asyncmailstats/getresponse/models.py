@@ -65,7 +65,7 @@ def _check_day(name: str) -> Any:
     return check
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class TimeRange:
     """A time condition on a GetResponse date field (``created_on``, ``send_on``).
 
@@ -101,7 +101,7 @@ class TimeRange:
             raise ValueError(msg)
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class StatsTotals:
     """The 19 counters of ``get_message_stats``, summed over a message's periods.
 
@@ -153,7 +153,7 @@ class StatsTotals:
 COUNTER_NAMES: Final[tuple[str, ...]] = tuple(a.name for a in attrs.fields(StatsTotals))
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class PeriodStats:
     """The counters of one period of a message's stats.
 
@@ -205,7 +205,7 @@ class PeriodStats:
     """Spam complaints not handled."""
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class MessageStatsSeries:
     """The stats of one message, period by period."""
 
@@ -227,7 +227,7 @@ def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None
     return None if value is None else MappingProxyType(dict(value))
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Message:
     """A newsletter, autoresponder, A/B test or draft, as ``get_messages`` lists it."""
 
@@ -274,7 +274,7 @@ class Message:
         return "clicktrack" in self.flags
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Link:
     """A click-tracked link of a message, as ``get_links`` lists it."""
 

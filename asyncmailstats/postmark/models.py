@@ -129,7 +129,7 @@ class PostmarkErrorCode(enum.IntEnum):
 # --------------------------------------------------------------------------- messages
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Recipient:
     """One addressee of a message (To, Cc or Bcc)."""
 
@@ -139,7 +139,7 @@ class Recipient:
     """The display name; ``""`` or ``None`` when the message gave none."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OutboundMessage:
     """One sent message as the outbound message search returns it."""
 
@@ -177,7 +177,7 @@ class OutboundMessage:
     """Whether the message was sent from a sandbox server (absent from older replies)."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class MessageEvent:
     """One thing that happened to a message: delivered, bounced, opened or clicked."""
 
@@ -195,7 +195,7 @@ class MessageEvent:
     """
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OutboundMessageDetails(OutboundMessage):
     """One sent message with its bodies and its events."""
 
@@ -212,7 +212,7 @@ class OutboundMessageDetails(OutboundMessage):
 # --------------------------------------------------------------------------- opens, clicks
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClientInfo:
     """The e-mail client or browser an open or click came from."""
 
@@ -224,7 +224,7 @@ class ClientInfo:
     """The family, e.g. ``"Chrome"``."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OSInfo:
     """The operating system an open or click came from."""
 
@@ -236,7 +236,7 @@ class OSInfo:
     """The family, e.g. ``"Windows"``."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Geo:
     """Where an open or click came from; every field may be missing (``Geo: {}``)."""
 
@@ -258,7 +258,7 @@ class Geo:
     """The IP address the request came from."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Open:
     """One recorded open of a message by one recipient."""
 
@@ -290,7 +290,7 @@ class Open:
     """Location details."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Click:
     """One recorded click on a tracked link by one recipient."""
 
@@ -325,7 +325,7 @@ class Click:
 # --------------------------------------------------------------------------- stats
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OutboundOverview:
     """Totals of ``GET /stats/outbound``; every counter defaults to 0."""
 
@@ -365,7 +365,7 @@ class OutboundOverview:
     """Opens whose read time was recorded."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SentDay:
     """Messages sent on one day."""
 
@@ -375,7 +375,7 @@ class SentDay:
     """Messages sent."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SentCounts:
     """Messages sent per day (``GET /stats/outbound/sends``)."""
 
@@ -385,7 +385,7 @@ class SentCounts:
     """Total over the range."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class BounceDay:
     """Bounces of one day by kind."""
 
@@ -401,7 +401,7 @@ class BounceDay:
     """Transient failures."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class BounceCounts:
     """Bounces per day by kind (``GET /stats/outbound/bounces``)."""
 
@@ -417,7 +417,7 @@ class BounceCounts:
     """Total transient failures."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SpamComplaintDay:
     """Spam complaints of one day."""
 
@@ -427,7 +427,7 @@ class SpamComplaintDay:
     """Complaints."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class SpamComplaintCounts:
     """Spam complaints per day (``GET /stats/outbound/spam``)."""
 
@@ -437,7 +437,7 @@ class SpamComplaintCounts:
     """Total complaints."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TrackedDay:
     """Tracked messages sent on one day."""
 
@@ -447,7 +447,7 @@ class TrackedDay:
     """Messages sent with tracking."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TrackedCounts:
     """Tracked messages sent per day (``GET /stats/outbound/tracked``)."""
 
@@ -457,7 +457,7 @@ class TrackedCounts:
     """Total tracked messages."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OpenDay:
     """Opens of one day."""
 
@@ -469,7 +469,7 @@ class OpenDay:
     """Messages opened at least once."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OpenCounts:
     """Opens per day (``GET /stats/outbound/opens``)."""
 
@@ -481,7 +481,7 @@ class OpenCounts:
     """Total unique opens."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OpenPlatformDay:
     """Opens of one day by platform."""
 
@@ -497,7 +497,7 @@ class OpenPlatformDay:
     """Opens from an unrecognised platform."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class OpenPlatformCounts:
     """Opens per day by platform (``GET /stats/outbound/opens/platforms``)."""
 
@@ -513,7 +513,7 @@ class OpenPlatformCounts:
     """Total opens from an unrecognised platform."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickDay:
     """Clicks of one day."""
 
@@ -525,7 +525,7 @@ class ClickDay:
     """Unique clicks."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickCounts:
     """Clicks per day (``GET /stats/outbound/clicks``)."""
 
@@ -537,7 +537,7 @@ class ClickCounts:
     """Total unique clicks."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickPlatformDay:
     """Clicks of one day by platform."""
 
@@ -551,7 +551,7 @@ class ClickPlatformDay:
     """Clicks from an unrecognised platform."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickPlatformCounts:
     """Clicks per day by platform (``GET /stats/outbound/clicks/platforms``)."""
 
@@ -565,7 +565,7 @@ class ClickPlatformCounts:
     """Total clicks from an unrecognised platform."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickLocationDay:
     """Clicks of one day by the part of the message the link was in."""
 
@@ -577,7 +577,7 @@ class ClickLocationDay:
     """Clicks on links in the text part."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class ClickLocationCounts:
     """Clicks per day by location (``GET /stats/outbound/clicks/location``)."""
 
@@ -589,7 +589,7 @@ class ClickLocationCounts:
     """Total clicks in the text part."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DynamicDay:
     """One day of a series whose keys are data: client names, read times, browsers."""
 
@@ -599,7 +599,7 @@ class DynamicDay:
     """Count per key as Postmark names it (``"Gmail"``, ``"20s+"``, ``"Safari"``)."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DynamicCounts:
     """A day series with data-dependent keys (e-mail clients, read times, browsers)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -419,6 +420,35 @@ def test_validators_converters_and_hooks_still_run(cls: type, data: dict[str, An
     generic = converter.get_structure_hook(cls)
     hook = make_fast_structure_fn(converter, cls, generic)
     assert outcome(hook, data, cls) == outcome(generic, data, cls)
+
+
+def test_twin_classes_only_for_identical_layouts():
+    """Records are built in a mutable twin only when CPython lets it become the model."""
+    for cls in (Open, Click, OutboundMessage, Geo, ClientInfo):
+        twin = fastpath._swap_builder(cls)
+        assert twin is not None
+        assert twin.__slots__ == tuple(f.name for f in attrs.fields(cls))
+    # A __weakref__ slot after the fields makes the layouts differ: stores go through
+    # the slot descriptors instead, and the objects are the same.
+    with_weakref = attrs.frozen(type("_WithWeakref", (), {"__annotations__": {"n": int}}))
+    assert fastpath._swap_builder(with_weakref) is None
+    converter = base.make_converter()
+    hook = make_fast_structure_fn(
+        converter, with_weakref, converter.get_structure_hook(with_weakref)
+    )
+    assert hook({"n": 3}, with_weakref) == with_weakref(n=3)  # type: ignore[call-arg]
+
+
+def test_objects_from_the_twin_are_ordinary_records(fake: FakePostmark):
+    """A record built in the twin class pickles, copies, hashes and refuses changes."""
+    for record in records(fake, Open)[:50]:
+        built = structure(FAST, record, Open)
+        assert type(built) is Open
+        assert pickle.loads(pickle.dumps(built)) == built  # noqa: S301 - our own bytes
+        assert copy.copy(built) == built
+        assert hash(built) == hash(attrs.evolve(built))
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            built.recipient = "changed"  # type: ignore[misc]
 
 
 def test_directly_stored_objects_match_constructed_ones(fake: FakePostmark):
