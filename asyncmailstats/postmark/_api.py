@@ -89,10 +89,13 @@ class PostmarkAPI(EventMethods, StatsMethods):
     ) -> Paginator[OutboundMessage]:
         """Stream sent messages, newest first, past Postmark's 10 000-result ceiling.
 
-        The date range is read in windows of at most 10 000 messages (found by probing
-        and bisecting the range), newest window first. The upper bound is fixed when this
-        method is called — *to_date*, or else the second before the call — so messages
-        sent while the stream runs are not part of it, and none is yielded twice.
+        The date range is read in windows of at most 10 000 messages, newest window
+        first. Each window is probed with a request for its first page, which tells its
+        total and is not requested again; a window over the ceiling is cut into slices of
+        about 8 000 messages, themselves cut again while over it. The probes of the next
+        few windows go out while one is read. The upper bound is fixed when this method
+        is called — *to_date*, or else the second before the call — so messages sent
+        while the stream runs are not part of it, and none is yielded twice.
 
         Args:
             recipient: Only messages to this address (To, Cc or Bcc).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Final, TypeVar
 
@@ -27,6 +28,10 @@ EDGE: Final = dt.timedelta(seconds=1)
 
 #: Fetch one page of a search: ``(filters with dates, offset, count) -> (items, total)``.
 SearchFetch = Callable[[Params, int, int], Awaitable[tuple[Sequence[OutboundMessage], int]]]
+
+#: How many results a slice holds on average when a window over the ceiling is cut:
+#: well below the ceiling, so that the slices of an uneven range are likely under it.
+SLICE_TARGET: Final = 8_000
 
 _WINDOW_HINT: Final = (
     "the date range cannot be split further (over 10000 messages within one second, or "
@@ -51,16 +56,33 @@ def split_point(lower: dt.date, upper: dt.date) -> dt.datetime | None:
     is near the middle, moved out of the repeated hour when daylight saving time ends, so
     that Postmark reads the shared edge of the two halves as the instant meant here.
     """
+    points = split_points(lower, upper, 2)
+    return points[0] if points else None
+
+
+def split_points(lower: dt.date, upper: dt.date, parts: int) -> list[dt.datetime]:
+    """Return up to ``parts - 1`` whole seconds strictly inside ``[lower, upper]``, ascending.
+
+    They cut the range into about *parts* equal slices. Like :func:`split_point` (the
+    case of two parts), each point is moved out of the repeated hour when daylight saving
+    time ends; a point that cannot be placed after the one before it is left out, so the
+    points are distinct and there may be fewer of them. A range under two seconds has
+    none.
+    """
     start = start_instant(lower)
     end = end_instant(upper)
     span = end - start
+    points: list[dt.datetime] = []
     if span < 2 * EDGE:
-        return None
-    middle = (start + span / 2).astimezone(dt.UTC).replace(microsecond=0)
-    for candidate in _around(middle):
-        if start < candidate < end and unambiguous(candidate):
-            return candidate
-    return None
+        return points
+    for part in range(1, parts):
+        target = (start + span * part / parts).astimezone(dt.UTC).replace(microsecond=0)
+        after = points[-1] if points else start
+        for candidate in _around(target):
+            if after < candidate < end and unambiguous(candidate):
+                points.append(candidate)
+                break
+    return points
 
 
 def _around(middle: dt.datetime) -> list[dt.datetime]:
@@ -69,30 +91,120 @@ def _around(middle: dt.datetime) -> list[dt.datetime]:
     return [middle, *(middle + step for step in steps), *(middle - step for step in steps)]
 
 
-class _Probe:
-    """One window of the date range and the request for its first page, sent at once.
+class _Window:
+    """One window of the date range, and the request for its first page once sent.
 
-    The reply tells the window's total; when the window is not split, it is also the
-    window's first page, so that page is not requested twice.
+    That request (the probe) tells the window's total. When the window is read rather
+    than cut, the reply is also its first page, so no page is requested twice.
     """
 
-    __slots__ = ("count", "high", "low", "params", "task")
+    __slots__ = ("high", "low", "task")
 
-    def __init__(
-        self, fetch: SearchFetch, filters: Params, low: dt.date, high: dt.date, count: int
-    ) -> None:
+    def __init__(self, low: dt.date, high: dt.date) -> None:
         self.low = low
         self.high = high
-        self.count = count
-        self.params = filters + date_params(low, high)
-        self.task = asyncio.ensure_future(fetch(self.params, 0, count))
+        self.task: asyncio.Future[tuple[Sequence[OutboundMessage], int]] | None = None
+
+    def params(self, filters: Params) -> Params:
+        """Return the search filters with this window's dates."""
+        return filters + date_params(self.low, self.high)
+
+    def probe(self, fetch: SearchFetch, filters: Params, count: int) -> None:
+        """Send the request for the window's first *count* messages."""
+        self.task = asyncio.ensure_future(fetch(self.params(filters), 0, count))
         self.task.add_done_callback(_retrieve)
 
 
-def _retrieve(task: asyncio.Task[object]) -> None:
+def _retrieve(task: asyncio.Future[tuple[Sequence[OutboundMessage], int]]) -> None:
     # Mark the exception of a dropped probe as retrieved; awaiting still raises it.
     if not task.cancelled():
         task.exception()
+
+
+class _Windows:
+    """The windows still to read, newest last, and the probes sent ahead of reading them.
+
+    At most ``ahead`` probes are out (sent and not yet taken) at once, so however many
+    windows a range is cut into, the replies held are bounded.
+    """
+
+    __slots__ = ("_ahead", "_count", "_fetch", "_filters", "_out", "_todo")
+
+    def __init__(
+        self,
+        fetch: SearchFetch,
+        filters: Params,
+        lower: dt.date,
+        upper: dt.date,
+        *,
+        count: int,
+        ahead: int,
+    ) -> None:
+        self._fetch = fetch
+        self._filters = filters
+        self._count = count
+        self._ahead = ahead
+        self._todo = [_Window(lower, upper)]
+        self._out = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._todo)
+
+    def take(self) -> tuple[_Window, asyncio.Future[tuple[Sequence[OutboundMessage], int]]]:
+        """Remove the newest window; return it with its probe (sent now if not yet)."""
+        window = self._todo.pop()
+        if window.task is None:
+            window.probe(self._fetch, self._filters, self._count)
+        else:
+            self._out -= 1
+        assert window.task is not None  # noqa: S101 - probe() sets it
+        return window, window.task
+
+    def cut(self, window: _Window, total: int, need: int | None) -> bool:
+        """Put back *window* as slices to read first, if it has to be cut; return whether.
+
+        It has to be when its *total* is over the ceiling and the stream needs more of it
+        than the ceiling lets through (*need* is ``None`` for all of it). It is cut into
+        ``ceil(total / SLICE_TARGET)`` slices, unless it is too narrow to cut at all.
+        """
+        if total <= OFFSET_CEILING or (need is not None and need <= OFFSET_CEILING):
+            return False
+        points = split_points(window.low, window.high, -(-total // SLICE_TARGET))
+        if not points:
+            return False
+        bounds = [window.low, *points, window.high]
+        self._todo += (_Window(low, high) for low, high in itertools.pairwise(bounds))
+        if need is None:
+            self._probe_ahead(self._ahead)
+        return True
+
+    def reading(self, total: int, need: int | None) -> None:
+        """Probe the next windows while one of *total* messages is read up to *need*.
+
+        Without a limit, up to ``ahead`` probes are out. With one, only the next window is
+        probed, and only if this window cannot reach the limit by itself.
+        """
+        if need is None:
+            self._probe_ahead(self._ahead)
+        elif need > min(total, OFFSET_CEILING):
+            self._probe_ahead(1)
+
+    def _probe_ahead(self, most: int) -> None:
+        # The newest windows not probed yet are probed first, up to *most* probes out.
+        for window in reversed(self._todo):
+            if self._out >= most:
+                return
+            if window.task is None:
+                window.probe(self._fetch, self._filters, self._count)
+                self._out += 1
+
+    async def aclose(self) -> None:
+        """Cancel the probes still out and wait until they have stopped."""
+        tasks = [w.task for w in self._todo if w.task is not None and w.task.cancel()]
+        self._todo.clear()
+        self._out = 0
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class _EdgeFilter:
@@ -109,6 +221,11 @@ class _EdgeFilter:
     def carried(self) -> int:
         """How many messages of the newer window the current one may repeat."""
         return len(self._seen)
+
+    @property
+    def upcoming(self) -> int:
+        """How many messages of the current window the next (older) one may repeat."""
+        return len(self._at_edge)
 
     def start(self, low: dt.date) -> None:
         """Begin the next (older) window, whose lower bound is *low*."""
@@ -141,13 +258,22 @@ async def window_pages(
 ) -> AsyncGenerator[Page[OutboundMessage], None]:
     """Yield every message of ``[lower, upper]``, newest first, in windows under the ceiling.
 
-    A window is probed to learn its total: with a request for one result when it is
-    expected over the ceiling, else for its first page. A window over the ceiling is
-    bisected in time, both halves are probed at once (through the limiter, like any
-    request), and the newer half is read first. The probe of a window that is read is
-    its first page: no page is requested twice. Neighbouring windows share their edge
-    second, so nothing falling within it can be missed; the messages of that second seen
-    in the newer window are remembered (only those) and skipped in the older one.
+    Every window is probed with a request for its first page, which tells its total. A
+    window within the ceiling is read from that page on: no page is requested twice. A
+    window over it is cut at once into ``ceil(total / SLICE_TARGET)`` slices (at whole
+    seconds unambiguous in Eastern time, see :func:`split_points`), read newest first;
+    a slice still over the ceiling is cut again the same way, and one too narrow to cut
+    is read anyway (paging it then stops at the ceiling with ``ResultWindowError``).
+
+    Probes go through *fetch* like pages do (so the limiter bounds them too), for the
+    next windows while the current one is read: at most ``max(2, prefetch)`` probes are
+    out at once, and with a *limit* only the next window's, and only if the current one
+    cannot reach the limit. With a limit that the first 10 000 results of a window
+    already reach, that window is read rather than cut.
+
+    Neighbouring windows share their edge second, so nothing falling within it can be
+    missed; the messages of that second seen in the newer window are remembered (only
+    those) and skipped in the older one.
 
     Args:
         fetch: Fetches one page of the search.
@@ -159,46 +285,36 @@ async def window_pages(
         limit: Stop after about this many messages (the caller cuts exactly).
     """
     full = page_size if limit is None else max(1, min(page_size, limit))
-    # Without a limit, the whole range may well be split: its probe asks for one result.
-    pending = [_Probe(fetch, filters, lower, upper, 1 if limit is None else full)]
+    windows = _Windows(fetch, filters, lower, upper, count=full, ahead=max(2, prefetch))
     edges = _EdgeFilter()
     yielded = 0
     try:
-        while pending and (limit is None or yielded < limit):
-            probe = pending.pop()
-            items, total = await probe.task
-            if total > OFFSET_CEILING:
-                middle = split_point(probe.low, probe.high)
-                if middle is not None:
-                    # A half expected over the ceiling is split again: one result tells
-                    # its total. Any other half is probed with its first page.
-                    count = 1 if total // 2 > OFFSET_CEILING else full
-                    newer = _Probe(fetch, filters, middle, probe.high, count)
-                    older = _Probe(fetch, filters, probe.low, middle, count)
-                    pending += (older, newer)  # the newer half is popped first
-                    continue
-            # A window too narrow to split is read whatever its total: paging it then
-            # stops at the ceiling with ResultWindowError.
-            edges.start(probe.low)
+        while windows and (limit is None or yielded < limit):
+            window, probe = windows.take()
+            items, total = await probe
+            # How far into this window the stream may go (``None``: to its end).
+            need = None if limit is None else limit - yielded + edges.upcoming
+            if windows.cut(window, total, need):
+                continue
+            edges.start(window.low)
+            windows.reading(total, need)
             if total == 0:
                 continue
+            params = window.params(filters)
 
             async def fetch_window(
-                offset: int, count: int, window: Params = probe.params
+                offset: int, count: int, dates: Params = params
             ) -> tuple[Sequence[OutboundMessage], int]:
-                return await fetch(window, offset, count)
+                return await fetch(dates, offset, count)
 
             pages = offset_pages(
                 fetch_window,
                 page_size=page_size,
                 prefetch=prefetch,
-                limit=None if limit is None else limit - yielded + edges.carried,
+                limit=need,
                 ceiling=OFFSET_CEILING,
                 narrow_hint=_WINDOW_HINT,
-                # A probe for one result is not a page: the window is read from 0, but
-                # its total is known, so its first page goes out with those after it.
-                first=None if probe.count < full else (probe.count, items, total),
-                total=total if probe.count < full else None,
+                first=(full, items, total),
             )
             try:
                 async for page in pages:
@@ -209,9 +325,7 @@ async def window_pages(
             finally:
                 await pages.aclose()
     finally:
-        dropped = [probe.task for probe in pending if probe.task.cancel()]
-        if dropped:
-            await asyncio.gather(*dropped, return_exceptions=True)
+        await windows.aclose()
 
 
 async def history_pages(

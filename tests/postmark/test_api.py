@@ -329,8 +329,13 @@ async def test_outbound_messages_go_past_the_ceiling_without_loss_or_duplicates(
     times = [m.received_at for m in messages]
     assert times == sorted(times, reverse=True)
     assert all(paging_ok(r) for r in client.requests)
-    probes = [r for r in client.requests if dict(r.params)["count"] == "1"]
-    assert len(probes) >= 3  # the range had to be split
+    probes = [dict(r.params) for r in client.requests if dict(r.params)["offset"] == "0"]
+    # Every probe asks for a full page; the whole range (25 400 results) is cut into
+    # ceil(25 400 / 8 000) = 4 slices, each probed once and then read from its probe on.
+    assert all(p["count"] == "500" for p in probes)
+    windows = [(p["fromdate"], p["todate"]) for p in probes]
+    assert len(windows) == len(set(windows)) == 1 + 4
+    assert len(client.requests) == len({tuple(sorted(r.params)) for r in client.requests})
 
 
 @pytest.mark.parametrize("fold", [0, 1], ids=["reads-EDT", "reads-EST"])
@@ -360,7 +365,7 @@ async def test_windows_across_the_end_of_dst_are_exact(make_api, fakes, fold):
 
 
 async def test_outbound_messages_within_one_window_probe_once(make_api, fakes):
-    """A range under the ceiling costs one probe plus its pages."""
+    """A range under the ceiling costs its pages only: the probe is the first page."""
     server = fakes.InMemoryPostmark()
     start = dt.datetime(2024, 3, 1, tzinfo=fakes.NY)  # date bounds are Eastern days
     fakes.seeded_messages(server, 1_200, start=start, end=start + dt.timedelta(days=2), seed=1)
@@ -369,9 +374,10 @@ async def test_outbound_messages_within_one_window_probe_once(make_api, fakes):
         from_date=start.date(), to_date=start.date() + dt.timedelta(days=1)
     ).to_list()
     assert len(messages) == 1_200
-    counts = [dict(r.params)["count"] for r in client.requests]
-    assert counts.count("1") == 1
-    assert sorted(counts) == ["1", "200", "500", "500"]
+    pages = sorted(
+        (int(dict(r.params)["offset"]), dict(r.params)["count"]) for r in client.requests
+    )
+    assert pages == [(0, "500"), (500, "500"), (1000, "200")]
     assert all(
         ("fromdate", "2024-03-01") in r.params and ("todate", "2024-03-02") in r.params
         for r in client.requests
@@ -388,10 +394,14 @@ async def test_outbound_messages_limit_stops_early(make_api, fakes):
         from_date=start, to_date=start + dt.timedelta(days=4), limit=1_234
     ).to_list()
     assert [m.message_id for m in messages] == [m["MessageID"] for m in server.messages[:1_234]]
-    fetched = sum(
-        int(dict(r.params)["count"]) for r in client.requests if dict(r.params)["count"] != "1"
-    )
-    assert fetched <= 1_234 + 4 * 500
+    # The first 10 000 results of the range hold the limit: it is read, not cut.
+    sent = [dict(r.params) for r in client.requests]
+    assert [(p["offset"], p["count"]) for p in sent] == [
+        ("0", "500"),
+        ("500", "500"),
+        ("1000", "234"),
+    ]
+    assert len({(p["fromdate"], p["todate"]) for p in sent}) == 1
 
 
 async def test_outbound_messages_defaults_to_the_retention_window(make_api, fakes):

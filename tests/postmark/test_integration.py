@@ -205,8 +205,11 @@ async def test_outbound_messages_past_the_ceiling():
         assert times == sorted(times, reverse=True)
         assert set(got) <= set(truth)
         check_requests(fake)
-        # More than one window was needed, each probed with count=1.
-        assert sum(r.param("count") == "1" for r in fake.requests) >= 3
+        # More than one window was needed, each probed once with a full page.
+        probes = [r for r in fake.requests if r.param("offset") == "0"]
+        assert all(r.param("count") == "500" for r in probes)
+        windows = [(r.param("fromdate"), r.param("todate")) for r in probes]
+        assert len(windows) == len(set(windows)) >= 3
 
 
 async def test_messages_arriving_during_the_stream_are_not_duplicated():

@@ -1,4 +1,4 @@
-"""The window arithmetic behind outbound_messages(): where a range is split."""
+"""The window arithmetic behind outbound_messages(): where a range is split or sliced."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from asyncmailstats.postmark._streams import split_point, unambiguous
+from asyncmailstats.postmark._streams import split_point, split_points, unambiguous
 from asyncmailstats.postmark._wire import end_instant, start_instant
 
 UTC = dt.UTC
@@ -100,3 +100,64 @@ def test_range_inside_the_repeated_hour_cannot_be_split():
 def test_unambiguous_detects_the_repeated_hour(moment, expected):
     """Only wall times of the hour repeated at the end of DST are ambiguous."""
     assert unambiguous(moment) is expected
+
+
+@given(
+    st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=dt.datetime(2040, 1, 1),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    st.integers(min_value=0, max_value=400 * 86_400),
+    st.integers(min_value=0, max_value=999_999),
+    st.integers(min_value=0, max_value=60),
+)
+@example(dt.datetime(2038, 11, 7, 5, 0, tzinfo=UTC), 2, 0, 2)  # inside the repeated hour
+@example(dt.datetime(2024, 11, 3, 4, 0, tzinfo=UTC), 4 * 3600, 0, 9)  # across it
+@example(dt.datetime(2024, 1, 1, tzinfo=UTC), 3, 500_000, 40)  # more parts than seconds
+def test_split_points_are_distinct_whole_seconds_strictly_inside(lower, seconds, micros, parts):
+    """Cut points are ascending, distinct, unambiguous whole seconds inside the range.
+
+    There are at most ``parts - 1`` of them, and for two parts the one point is
+    split_point's.
+    """
+    lower = lower.replace(microsecond=micros)
+    upper = lower + dt.timedelta(seconds=seconds)
+    points = split_points(lower, upper, parts)
+    assert len(points) <= max(parts - 1, 0)
+    assert points == sorted(set(points))
+    for point in points:
+        assert point.microsecond == 0
+        assert start_instant(lower) < point < end_instant(upper)
+        assert unambiguous(point)
+    if parts == 2:
+        middle = split_point(lower, upper)
+        assert points == ([] if middle is None else [middle])
+
+
+@pytest.mark.parametrize("parts", [2, 3, 4, 7, 13])
+def test_split_points_cut_a_plain_range_evenly(parts):
+    """Away from daylight-saving changes, the points are the range's 1/parts marks."""
+    lower = dt.datetime(2024, 5, 1, tzinfo=UTC)
+    upper = lower + dt.timedelta(days=13)
+    points = split_points(lower, upper, parts)
+    step = (upper - lower) / parts
+    assert points == [(lower + step * n).replace(microsecond=0) for n in range(1, parts)]
+
+
+def test_split_points_skip_what_cannot_be_placed():
+    """Ten parts of a few seconds: only the whole seconds strictly inside are cut at."""
+    lower = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+    second = dt.timedelta(seconds=1)
+    assert split_points(lower, lower + 2 * second, 10) == [lower + second]
+    assert split_points(lower, lower + 4 * second, 10) == [lower + n * second for n in (1, 2, 3)]
+    assert split_points(lower, lower + second, 10) == []
+
+
+def test_split_points_of_date_bounds_cut_eastern_days():
+    """Date bounds cover whole Eastern days: three days in three parts cut at midnights."""
+    points = split_points(dt.date(2024, 5, 1), dt.date(2024, 5, 3), 3)
+    assert points == [
+        dt.datetime(2024, 5, 2, tzinfo=NY),
+        dt.datetime(2024, 5, 3, tzinfo=NY),
+    ]

@@ -1,16 +1,29 @@
-"""outbound_messages(): a window's probe is reused as its first page; halves go out together."""
+"""outbound_messages(): every probe is a full page, reused; a window over the ceiling is sliced."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
+import math
 from collections import Counter
+
+from asyncmailstats.postmark._streams import SLICE_TARGET, split_points
+from asyncmailstats.postmark._wire import date_params
 
 UTC = dt.UTC
 
 
 def _key(request) -> tuple:
     return tuple(sorted(request.params))
+
+
+def _window(params: dict[str, str]) -> tuple[str, str]:
+    return params["fromdate"], params["todate"]
+
+
+def _dates(low: dt.datetime, high: dt.datetime) -> tuple[str, str]:
+    return _window(dict(date_params(low, high)))
 
 
 async def test_a_probe_asking_for_a_page_is_that_page(make_api, fakes) -> None:
@@ -42,38 +55,58 @@ async def test_split_windows_request_no_page_twice(make_api, fakes) -> None:
     assert times == sorted(times, reverse=True)
     repeated = [key for key, n in Counter(map(_key, client.requests)).items() if n > 1]
     assert repeated == []
+    assert all(
+        dict(r.params)["count"] == "500" for r in client.requests if dict(r.params)["offset"] == "0"
+    )
 
 
-async def test_both_halves_of_a_split_window_are_probed_at_once(make_api, fakes) -> None:
-    """The older half's probe goes out with the newer half's, before any of its pages."""
+async def test_a_window_over_the_ceiling_is_cut_into_target_sized_slices(make_api, fakes) -> None:
+    """25 000 results: the range's probe, then ceil(25 000 / 8 000) slices probed newest first.
+
+    The cuts are split_points(range, 4); each slice is probed once with a full page and
+    then read from offset 500 to its total, so the requests are exactly the pages.
+    """
     server = fakes.InMemoryPostmark()
     start = dt.datetime(2024, 3, 1, tzinfo=UTC)
-    end = start + dt.timedelta(days=4)
-    fakes.seeded_messages(server, 14_000, start=start, end=end, seed=9)
+    end = start + dt.timedelta(days=8)
+    fakes.seeded_messages(server, 25_000, start=start, end=end, seed=5)
     api, client = make_api(server)
     messages = await api.outbound_messages(from_date=start, to_date=end).to_list()
-    assert len(messages) == 14_000
-    first, newer, older = client.requests[:3]
-    assert dict(first.params)["count"] == "1"  # the whole range: one result tells its total
-    windows = {dict(r.params)["fromdate"] for r in (newer, older)}
-    assert len(windows) == 2  # two different halves
-    assert all(dict(r.params)["offset"] == "0" for r in (newer, older))
-    # Each half is then read from its probe on: no request repeats the probe.
+    assert len(messages) == 25_000
+
+    sent = [dict(r.params) for r in client.requests]
+    probes = [p for p in sent if p["offset"] == "0"]
+    assert all(p["count"] == "500" for p in probes)
+    root, *slices = probes
+    assert _window(root) == _dates(start, end)
+    parts = math.ceil(25_000 / SLICE_TARGET)
+    assert parts == 4
+    bounds = [start, *split_points(start, end, parts), end]
+    expected = [_dates(low, high) for low, high in reversed(list(itertools.pairwise(bounds)))]
+    assert len(expected) == 4
+    assert [_window(p) for p in slices] == expected  # newest first, each probed once
+
+    pages = 1  # the whole range's probe
+    for window in expected:
+        total = len(server._search(dict(zip(("fromdate", "todate"), window, strict=True))))
+        assert total <= 10_000
+        offsets = sorted(int(p["offset"]) for p in sent if _window(p) == window)
+        assert offsets == list(range(0, total, 500))
+        pages += len(offsets)
+    assert len(sent) == pages
     repeated = [key for key, n in Counter(map(_key, client.requests)).items() if n > 1]
     assert repeated == []
 
 
-async def test_a_window_with_a_known_total_sends_its_first_page_with_the_rest(
-    make_api, fakes
-) -> None:
-    """Once a probe told a window's total, its first page does not go out alone."""
+async def test_a_window_within_the_ceiling_sends_its_later_pages_together(make_api, fakes) -> None:
+    """The probe is the first page; once it told the total, every later page goes out."""
     server = fakes.InMemoryPostmark()
     start = dt.datetime(2024, 3, 1, tzinfo=UTC)
     fakes.seeded_messages(server, 1_200, start=start, end=start + dt.timedelta(days=2), seed=4)
     release = asyncio.Event()
 
     async def held(request):
-        if dict(request.params)["count"] != "1":
+        if dict(request.params)["offset"] != "0":
             await release.wait()
         return server(request)
 
@@ -83,9 +116,9 @@ async def test_a_window_with_a_known_total_sends_its_first_page_with_the_rest(
     )
     for _ in range(50):
         await asyncio.sleep(0)
-    offsets = [dict(r.params)["offset"] for r in client.requests]
-    assert offsets == ["0", "0", "500", "1000"]  # the probe, then every page at once
+    sent = [(dict(r.params)["offset"], dict(r.params)["count"]) for r in client.requests]
+    assert sent == [("0", "500"), ("500", "500"), ("1000", "200")]  # probe, then both pages
     release.set()
     messages = await task
     assert len(messages) == 1_200
-    assert len(client.requests) == 4
+    assert len(client.requests) == 3
