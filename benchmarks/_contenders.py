@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import datetime as dt
 import itertools
 import time
@@ -32,8 +31,8 @@ from postmark.utils.pagination import paginate
 from postmarker.core import PostmarkClient
 
 import asyncmailstats as ams
-from asyncmailstats.postmark._streams import split_point
-from asyncmailstats.postmark._wire import date_params, end_instant, start_instant
+from asyncmailstats.postmark._streams import SLICE_TARGET, split_points
+from asyncmailstats.postmark._wire import date_params
 
 PAGE = 500
 OFFSET_CEILING = 10_000
@@ -225,14 +224,17 @@ async def ref_messages(
 ) -> Sample:
     """Stream messages by hand over the same date windows as ``outbound_messages()``.
 
-    The windows come from the library's own pure helpers (``split_point`` and
-    ``date_params``) so both contenders send the same searches: a window expected over
-    the ceiling (the whole range, or a half of a window over twice the ceiling) is
-    probed with ``count=1``, any other with a full page that is its first page; both
-    halves of a split window are probed together. Transport, decoding (to dicts) and the
-    duplicate check at window edges are written by hand.
+    The windows come from the library's own pure helpers (``split_points``,
+    ``SLICE_TARGET`` and ``date_params``) and the same protocol, so both contenders send
+    the same searches: every window is probed with a full page that becomes its first
+    page; a window over the ceiling is cut into ``ceil(total / SLICE_TARGET)`` slices,
+    again while a slice is over it; slices are read newest first, and while one is read
+    the next ones are probed, at most ``max(2, in_flight)`` probes out at once.
+    Transport, decoding (to dicts) and the duplicate check at window edges are written
+    by hand.
     """
     headers = _headers(token)
+    ahead = max(2, in_flight)
     async with _reference_session() as http:
 
         async def search(
@@ -242,25 +244,37 @@ async def ref_messages(
             data = await _get_json(http, url + "/messages/outbound", params, headers)
             return data["Messages"], data["TotalCount"]
 
-        def probe(low: dt.datetime, high: dt.datetime, count: int) -> _Probe:
-            window = date_params(low, high)
-            return _Probe(low, high, window, count, asyncio.ensure_future(search(window, 0, count)))
+        def probe(window: _Probe) -> asyncio.Future[tuple[list[dict[str, Any]], int]]:
+            window.task = asyncio.ensure_future(search(window.params, 0, PAGE))
+            return window.task
 
         clock = _Clock()
         records = 0
-        pending = [probe(lower, upper, 1)]
+        todo = [_Probe(lower, upper)]  # newest last
+        out = 0  # probes sent ahead and not yet taken
         carried: set[str] = set()
         try:
-            while pending:
-                current = pending.pop()
-                items, total = await current.task
+            while todo:
+                current = todo.pop()
+                if current.task is None:
+                    task = probe(current)
+                else:
+                    task, out = current.task, out - 1
+                items, total = await task
+                cuts: list[dt.datetime] = []
                 if total > OFFSET_CEILING:
-                    middle = split_point(current.low, current.high)
-                    if middle is not None:
-                        count = 1 if total // 2 > OFFSET_CEILING else PAGE
-                        newer = probe(middle, current.high, count)
-                        pending += (probe(current.low, middle, count), newer)
-                        continue
+                    cuts = split_points(current.low, current.high, -(-total // SLICE_TARGET))
+                if cuts:
+                    bounds = [current.low, *cuts, current.high]
+                    todo += [_Probe(low, high) for low, high in itertools.pairwise(bounds)]
+                for waiting in reversed(todo):
+                    if out >= ahead:
+                        break
+                    if waiting.task is None:
+                        probe(waiting)
+                        out += 1
+                if cuts:
+                    continue
                 last: list[dict[str, Any]] = []
                 if total:
 
@@ -269,13 +283,12 @@ async def ref_messages(
                     ) -> tuple[list[dict[str, Any]], int]:
                         return await search(window, offset, count)
 
-                    reused = current.count == PAGE
                     async for page in _ordered_pages(
                         fetch,
                         PAGE,
                         lambda t: min(t, OFFSET_CEILING),
                         in_flight=in_flight,
-                        first=(items, total) if reused else None,
+                        first=(items, total),
                     ):
                         for item in page:
                             if item["MessageID"] not in carried:
@@ -285,123 +298,22 @@ async def ref_messages(
                 # from it can only be among the newer window's oldest page.
                 carried = {item["MessageID"] for item in last}
         finally:
-            for waiting in pending:
-                waiting.task.cancel()
+            for waiting in todo:
+                if waiting.task is not None:
+                    waiting.task.cancel()
         return clock.sample(records)
 
 
-@dataclasses.dataclass
 class _Probe:
-    low: dt.datetime
-    high: dt.datetime
-    params: tuple[tuple[str, str], ...]
-    count: int
-    task: asyncio.Future[tuple[list[dict[str, Any]], int]]
+    """A window of the reference's stream and, once sent, the request for its first page."""
 
+    __slots__ = ("high", "low", "params", "task")
 
-async def ref_messages_split(
-    url: str, token: str, *, lower: dt.datetime, upper: dt.datetime, in_flight: int
-) -> Sample:
-    """Stream messages by hand with a cheaper window protocol, to measure what it saves.
-
-    Two changes to what ``outbound_messages()`` does: a window is probed with a full
-    page (``count=500``) and that reply is its first page; a window over the ceiling is
-    cut at once into as many equal time slices as its total calls for (about 8 000
-    results each), whose probes all go out together, instead of being halved and probed
-    one half after the other. At most *in_flight* requests are out at any time.
-    """
-    headers = _headers(token)
-    gate = asyncio.Semaphore(in_flight)
-    async with _reference_session() as http:
-
-        async def search(
-            window: tuple[tuple[str, str], ...], offset: int, count: int
-        ) -> tuple[list[dict[str, Any]], int]:
-            params = (("count", str(count)), ("offset", str(offset)), *window)
-            async with gate:
-                data = await _get_json(http, url + "/messages/outbound", params, headers)
-            return data["Messages"], data["TotalCount"]
-
-        async def probe(low: dt.datetime, high: dt.datetime) -> _Window:
-            window = date_params(low, high)
-            items, total = await search(window, 0, PAGE)
-            return _Window(low, high, window, items, total)
-
-        async def windows(first: _Window) -> AsyncIterator[_Window]:
-            if first.total <= OFFSET_CEILING:
-                yield first
-                return
-            cuts = _cuts(first.low, first.high, -(-first.total // SLICE))
-            if not cuts:  # too narrow to cut: paging stops at the ceiling
-                yield first
-                return
-            bounds = list(itertools.pairwise([first.low, *cuts, first.high]))[::-1]
-            probes = [asyncio.ensure_future(probe(low, high)) for low, high in bounds]
-            try:
-                for task in probes:
-                    async for window in windows(await task):
-                        yield window
-            finally:
-                for task in probes:
-                    task.cancel()
-
-        clock = _Clock()
-        records = 0
-        carried: set[str] = set()
-        async for window in windows(await probe(lower, upper)):
-            last = window.items
-            for item in window.items:
-                if item["MessageID"] not in carried:
-                    records += 1
-            end = min(window.total, OFFSET_CEILING)
-            if len(window.items) < end:
-
-                async def fetch(
-                    offset: int, count: int, params: Any = window.params
-                ) -> tuple[list[dict[str, Any]], int]:
-                    return await search(params, offset, count)
-
-                pages = _ordered_pages(
-                    fetch,
-                    PAGE,
-                    lambda total: min(total, OFFSET_CEILING),
-                    in_flight=in_flight,
-                    first=(window.items, window.total),
-                )
-                async for items in pages:
-                    if items is window.items:
-                        continue
-                    for item in items:
-                        if item["MessageID"] not in carried:
-                            records += 1
-                    last = items
-            carried = {item["MessageID"] for item in last}
-        return clock.sample(records)
-
-
-#: Results per time slice when a window over the ceiling is cut.
-SLICE = 8_000
-
-
-@dataclasses.dataclass
-class _Window:
-    low: dt.datetime
-    high: dt.datetime
-    params: tuple[tuple[str, str], ...]
-    items: list[dict[str, Any]]
-    total: int
-
-
-def _cuts(low: dt.datetime, high: dt.datetime, parts: int) -> list[dt.datetime]:
-    """Return up to ``parts - 1`` whole-second instants strictly inside ``[low, high]``."""
-    start, end = start_instant(low), end_instant(high)
-    span = end - start
-    cuts: list[dt.datetime] = []
-    for i in range(1, max(parts, 2)):
-        point = (start + span * i / parts).astimezone(dt.UTC).replace(microsecond=0)
-        if start < point < end and (not cuts or point > cuts[-1]):
-            cuts.append(point)
-    return cuts
+    def __init__(self, low: dt.datetime, high: dt.datetime) -> None:
+        self.low = low
+        self.high = high
+        self.params = date_params(low, high)
+        self.task: asyncio.Future[tuple[list[dict[str, Any]], int]] | None = None
 
 
 async def ref_details(url: str, token: str, ids: Sequence[str], *, concurrency: int) -> Sample:
