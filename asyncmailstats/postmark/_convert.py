@@ -23,7 +23,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from .._convert import make_converter as _make_base_converter
 from .._convert import open_enum_hook, parse_date
-from .._fastpath import make_fast_structure_fn
+from .._fastpath import make_fast_structure_fn, tuple_hook
 from .models import (
     BounceCounts,
     BounceDay,
@@ -251,17 +251,7 @@ def _optional_hook_factory(converter: cattrs.Converter) -> Callable[[Any], _Hook
 
 def _tuple_hook(converter: cattrs.Converter, item_type: type) -> _Hook:
     """Return a hook reading a JSON list (or ``null``) as a tuple of *item_type*."""
-    item = converter.get_structure_hook(item_type)
-
-    def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
-        if type(value) is list:
-            return tuple([item(v, item_type) for v in value]) if value else ()
-        if value is None:
-            return ()
-        msg = f"expected a list, got {type(value).__name__}"
-        raise TypeError(msg)
-
-    return structure_tuple
+    return tuple_hook(item_type, converter.get_structure_hook(item_type))
 
 
 def _structure_attachments(value: Any, _: Any) -> tuple[str, ...]:
