@@ -147,11 +147,9 @@ class OffsetPages(Generic[T]):
         ceiling: int | None = None,
         narrow_hint: str = "",
         first: tuple[int, Sequence[T], int] | None = None,
-        total: int | None = None,
     ) -> None:
         self._fetch = fetch
         self._given = first
-        self._known_total = total
         self._page_size = page_size
         self._prefetch = prefetch
         self._limit = limit
@@ -176,9 +174,7 @@ class OffsetPages(Generic[T]):
             raise StopAsyncIteration
         try:
             if self._end is None:
-                if self._known_total is None:
-                    return await self._first()
-                self._start(self._known_total)
+                return await self._first()
             if not self._window:
                 self._finish()
             offset, count, task, turn = self._window[0]
@@ -231,12 +227,6 @@ class OffsetPages(Generic[T]):
         self._next = wanted
         self._fill()
         return Page(tuple(items), 0, total)
-
-    def _start(self, total: int) -> None:
-        # The total is known already (a probe told it): no page has to go out alone.
-        self._total = total
-        self._end = self._bound(total)
-        self._fill()
 
     def _bound(self, total: int) -> int:
         """Return where the stream ends: the total, cut by the limit and the ceiling."""
@@ -485,14 +475,11 @@ def offset_pages(
     ceiling: int | None = None,
     narrow_hint: str = "",
     first: tuple[int, Sequence[T], int] | None = None,
-    total: int | None = None,
 ) -> OffsetPages[T]:
     """Return the raw page stream of an offset-paged endpoint, for composing streams.
 
     ``first`` is the first page when it was fetched already, as ``(count asked for,
-    items, total)``: the stream starts from it instead of requesting it again. ``total``
-    is the provider's total when known already without a page: the first page then goes
-    out with the pages after it instead of alone.
+    items, total)``: the stream starts from it instead of requesting it again.
     """
     return OffsetPages(
         fetch,
@@ -502,7 +489,6 @@ def offset_pages(
         ceiling=ceiling,
         narrow_hint=narrow_hint,
         first=first,
-        total=total,
     )
 
 
