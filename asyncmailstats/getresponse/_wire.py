@@ -8,7 +8,7 @@ operators GetResponse requires.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -306,13 +306,44 @@ def _fields(value: Any, key: str, label: str) -> Mapping[str, Any]:
     return value
 
 
+#: How many period starts each grouping remembers (the memory empties when full).
+STARTS_LIMIT: Final = 2048
+
+
+def _start_reader(grouping: Grouping) -> Callable[[str], datetime]:
+    """Return the function reading *grouping*'s period keys, remembering what it read.
+
+    The messages of a campaign share their hours and days, so the series of a batch
+    repeat the same keys; a start already read is returned without reading it again.
+    """
+    pattern, completion = _PERIOD_FORMS[grouping]
+    known: dict[str, datetime] = {}
+
+    def start_of(period: str) -> datetime:
+        start = known.get(period)
+        if start is not None:
+            return start
+        if type(period) is not str or not pattern.fullmatch(period):
+            msg = f"period {period!r} is not a {grouping.value} period key"
+            raise ValueError(msg)
+        start = datetime.fromisoformat(period + completion)
+        if len(known) >= STARTS_LIMIT:
+            known.clear()
+        known[period] = start
+        return start
+
+    start_of.known = known  # type: ignore[attr-defined]
+    return start_of
+
+
+_START_OF: Final[Mapping[Grouping, Callable[[str], datetime]]] = {
+    grouping: _start_reader(grouping) for grouping in Grouping
+}
+
+
 def period_start(period: str, grouping: Grouping) -> datetime:
     """Return the naive start of a stats period key written the *grouping*'s way."""
-    pattern, completion = _PERIOD_FORMS[grouping]
-    if not pattern.fullmatch(period):
-        msg = f"period {period!r} is not a {grouping.value} period key"
-        raise ValueError(msg)
-    return datetime.fromisoformat(period + completion)
+    return _START_OF[grouping](period)
 
 
 def stats_series(
@@ -325,10 +356,11 @@ def stats_series(
     """Return the series in a ``get_message_stats`` result, its periods oldest first."""
     label = endpoint(GET_MESSAGE_STATS)
     hook = converter.get_structure_hook(PeriodStats)
+    start_of = _START_OF[grouping]
     periods = []
     for period, counters in _keyed(result, GET_MESSAGE_STATS, label).items():
         try:
-            start = period_start(period, grouping)
+            start = start_of(period)
         except ValueError as exc:
             raise DecodeError(str(exc), endpoint=label) from None
         data = {**_fields(counters, period, label), "period": period, "start": start}

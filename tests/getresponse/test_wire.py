@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -23,6 +23,7 @@ from asyncmailstats.getresponse import (
     PeriodStats,
     TimeRange,
 )
+from asyncmailstats.getresponse import _wire as gr_wire
 from asyncmailstats.getresponse._convert import make_strict_converter
 from asyncmailstats.getresponse._jsonrpc import encode_call
 from asyncmailstats.getresponse._wire import (
@@ -371,6 +372,20 @@ def test_period_keys_of_another_form_are_refused(period: str, grouping: Grouping
     """A key that does not have the grouping's form raises ValueError."""
     with pytest.raises(ValueError, match="period key"):
         period_start(period, grouping)
+
+
+def test_period_starts_are_remembered_within_a_bound() -> None:
+    """A key read before gives the same start object; the memory empties when full."""
+    first = period_start("2031-05-06 07", Grouping.HOURLY)
+    assert period_start("2031-05-06 07", Grouping.HOURLY) is first
+    # The same text under another grouping is read, and refused, on its own.
+    with pytest.raises(ValueError, match="period key"):
+        period_start("2031-05-06 07", Grouping.DAILY)
+    assert "2031-05-06 07" not in gr_wire._START_OF[Grouping.DAILY].known  # type: ignore[attr-defined]
+    for day in range(gr_wire.STARTS_LIMIT + 10):
+        key = (datetime(2000, 1, 1) + timedelta(days=day)).strftime("%Y-%m-%d")
+        assert period_start(key, Grouping.DAILY) == datetime.fromisoformat(key)
+        assert len(gr_wire._START_OF[Grouping.DAILY].known) <= gr_wire.STARTS_LIMIT  # type: ignore[attr-defined]
 
 
 def test_documented_stats_example_decodes_strictly() -> None:
