@@ -366,7 +366,8 @@ def overhead_table(loop: str) -> Table:
 # -- C. sampled profiles against the fake ---------------------------------------------------
 
 _AREAS: tuple[tuple[str, str], ...] = (
-    ("<cattrs generated", "structuring (generated hooks)"),
+    ("<asyncmailstats fast structure", "structuring (generated straight-line functions)"),
+    ("<cattrs generated", "structuring (cattrs hooks)"),
     ("<attrs generated", "structuring (attrs __init__)"),
     ("asyncmailstats/postmark/_convert", "structuring (custom hooks)"),
     ("asyncmailstats/_convert", "structuring (base hooks, datetimes)"),
