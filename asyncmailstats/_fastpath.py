@@ -404,7 +404,7 @@ class _RecordCode:
         """
         v, at = f"{ns}v{index}", f"{ns}{index}"
         item_type, item_hook = item
-        if item_type is str and self.converter.get_structure_hook(str) is _EXACT_HOOKS[str]:
+        if item_type is str and item_hook is _EXACT_HOOKS[str]:
             build = [
                 f"for {ns}x in {v}:",
                 f"    if type({ns}x) is not str: raise F",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import linecache
 import pickle
 import random
 from collections.abc import Callable, Mapping
@@ -420,6 +421,45 @@ def test_validators_converters_and_hooks_still_run(cls: type, data: dict[str, An
     generic = converter.get_structure_hook(cls)
     hook = make_fast_structure_fn(converter, cls, generic)
     assert outcome(hook, data, cls) == outcome(generic, data, cls)
+
+
+@attrs.frozen(kw_only=True)
+class _Names:
+    names: tuple[str, ...] = ()
+
+
+def _shout(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value.upper()
+
+
+@pytest.mark.parametrize("item", [base._structure_str, _shout], ids=["exact", "own hook"])
+def test_list_fields_read_inline_agree_with_their_hook(item: Callable[[Any, Any], Any]):
+    """A list-to-tuple field read inline gives what its hook gives, item hook included."""
+    converter = base.make_converter()
+    names_hook = fastpath.tuple_hook(str, item)
+
+    def expected(data: Any, cls: Any) -> _Names:
+        return _Names() if "names" not in data else _Names(names=names_hook(data["names"], cls))
+
+    declined: list[Any] = []
+
+    def fallback(data: Any, cls: Any) -> _Names:
+        declined.append(data)
+        return expected(data, cls)
+
+    hook = make_fast_structure_fn(converter, _Names, fallback, hooks={"names": names_hook})
+    source = "".join(linecache.getlines(hook.__code__.co_filename))
+    # Exact strings are checked in a loop; any other item hook is called per item.
+    assert ("if type(x) is not str" in source) == (item is base._structure_str)
+    for data in ({"names": ["a", "b"]}, {"names": []}, {"names": None}, {}):
+        assert outcome(hook, data, _Names) == outcome(expected, data, _Names)
+    assert declined == []  # the common cases never reach the fallback
+    for data in ({"names": ["a", 1]}, {"names": "ab"}):
+        assert outcome(hook, data, _Names) == outcome(expected, data, _Names)
+        assert outcome(hook, data, _Names)[0] == "error"
+    assert declined == [{"names": ["a", 1]}, {"names": ["a", 1]}, {"names": "ab"}, {"names": "ab"}]
 
 
 def test_twin_classes_only_for_identical_layouts():
