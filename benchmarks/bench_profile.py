@@ -300,16 +300,23 @@ async def _overheads() -> list[tuple[str, float, str]]:
             ("ProviderClient.call, canned reply, no decode", await _timed(call, count), "call")
         )
 
-    pages = postmark_pages()
-    page_reply = Response(200, _JSON, pages["Opens"])
+    # The same 500 opens on every page, under a total of 10 000: 20 pages.
+    page = orjson.loads(postmark_pages()["Opens"])
+    page_reply = Response(200, _JSON, orjson.dumps({**page, "TotalCount": 10_000}))
     transport = CannedTransport(page_reply)
+    streamed = 0
     async with Session(transport=transport) as session:
         pm = session.postmark(server_token="canned", base_url="http://127.0.0.1:9")
 
         async def stream() -> None:
+            nonlocal streamed
             async for _ in pm.opens(limit=10_000):
-                pass
+                streamed += 1
 
+        await stream()
+        if streamed != 10_000:
+            msg = f"the canned stream gave {streamed} opens, not 10 000"
+            raise AssertionError(msg)
         per_item = await _timed(stream, 5) / 10_000
         rows.append(("opens() 10 000 records, canned pages (decode included)", per_item, "record"))
 
