@@ -4,53 +4,32 @@
 common case itself (exact scalar types, ISO dates, open-enum members, nested records
 inline) and hands anything else, whole, to the generic cattrs hook: results and errors
 stay those of the generic hook, only faster. Used by the production converters only;
-the strict converters keep the generic hooks.
+the strict converters keep the generic hooks. The pieces the code is made of are in
+:mod:`._fastpath_parts`.
 """
 
 from __future__ import annotations
 
-import inspect
 import linecache
 import operator
-import types
-import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
-from typing import Any, Final, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
 
-from ._convert import (
-    _structure_bool,
-    _structure_date,
-    _structure_datetime,
-    _structure_float,
-    _structure_int,
-    _structure_str,
+from ._fastpath_parts import (
+    _EXACT_HOOKS,
+    _PARSED_HOOKS,
+    _Code,
+    _indent,
+    _slot_setters,
+    _split_optional,
+    _swap_builder,
 )
 
 T = TypeVar("T")
-
-_MISSING: Final = object()
-
-
-class _Fallback(Exception):  # noqa: N818 - a signal, not an error anyone sees
-    """Raised inside a fast structure function: hand the record to the generic hook."""
-
-
-#: The scalar hooks whose common case a fast structure function inlines: the value
-#: already has the exact type and the hook would return it unchanged.
-_EXACT_HOOKS: Final[dict[type, Callable[[Any, type], Any]]] = {
-    str: _structure_str,
-    int: _structure_int,
-    bool: _structure_bool,
-    float: _structure_float,
-}
-_PARSED_HOOKS: Final[dict[type, Callable[[Any, type], Any]]] = {
-    datetime: _structure_datetime,
-    date: _structure_date,
-}
 
 
 def tuple_hook(
@@ -71,100 +50,6 @@ def tuple_hook(
 
     structure_tuple.tuple_item = (item_type, item)  # type: ignore[attr-defined]
     return structure_tuple
-
-
-def _split_optional(t: Any) -> tuple[Any, bool]:
-    """Return ``(X, True)`` for ``X | None`` and ``(t, False)`` for anything else."""
-    if typing.get_origin(t) in (typing.Union, types.UnionType):
-        args = typing.get_args(t)
-        if len(args) == 2 and type(None) in args:
-            return next(a for a in args if a is not type(None)), True
-    return t, False
-
-
-def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
-    """Return each field's slot setter when ``cls.__init__`` does nothing but store them.
-
-    attrs writes such an ``__init__`` for a slotted class whose fields have no validator
-    or converter and which has no pre/post-init hook, no cached hash and no
-    ``__setattr__`` of its own (frozen classes store through ``object.__setattr__``).
-    Storing through the slot descriptors then builds the very same object without the
-    keyword-argument call; for any other class this returns ``None``.
-    """
-    init = getattr(cls.__init__, "__code__", None)
-    if (
-        init is None
-        or not init.co_filename.startswith("<attrs generated")
-        or cls.__new__ is not object.__new__
-        or any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
-        # attrs' __init__ stores through object.__setattr__ only under these two.
-        or (
-            cls.__setattr__ is not object.__setattr__
-            and getattr(cls.__setattr__, "__module__", None) != "attr._make"
-        )
-    ):
-        return None
-    fields = attrs.fields(cls)
-    slots: set[str] = set()
-    for klass in cls.__mro__[:-1]:
-        declared = vars(klass).get("__slots__")
-        if declared is None:
-            return None
-        slots.update([declared] if isinstance(declared, str) else declared)
-    if slots - {"__weakref__"} != {field.name for field in fields}:
-        return None
-    setters: list[Callable[[Any, Any], None]] = []
-    for field in fields:
-        if field.validator is not None or field.converter is not None or not field.init:
-            return None
-        descriptor = inspect.getattr_static(cls, field.name)
-        if not isinstance(descriptor, types.MemberDescriptorType):
-            return None
-        setters.append(descriptor.__set__)
-    return setters
-
-
-def _swap_builder(cls: Any) -> type | None:
-    """Return a mutable twin of slotted *cls* whose instances can become *cls* instances.
-
-    The twin declares the same slots and nothing else, so storing into it is a plain slot
-    store, and assigning ``__class__`` turns the finished object into an instance of
-    *cls*, the very object attrs' ``__init__`` would have built. CPython allows that only
-    between identical layouts (for one, not with a ``__weakref__`` slot after the
-    fields); when it refuses, this returns ``None``.
-    """
-    slots: list[str] = []
-    for klass in reversed(cls.__mro__[:-1]):
-        declared = vars(klass).get("__slots__", ())
-        slots += [declared] if isinstance(declared, str) else list(declared)
-    twin = type(f"{cls.__name__}Builder", (), {"__slots__": tuple(slots), "__module__": __name__})
-    blank: Any = object.__new__(twin)
-    try:
-        blank.__class__ = cls
-    except TypeError:
-        return None
-    return twin
-
-
-class _Code:
-    """The objects the names in a generated function stand for."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, Any] = {
-            "F": _Fallback,
-            "M_": _MISSING,
-            "new": object.__new__,
-            "datetime_fromisoformat": datetime.fromisoformat,
-            "date_fromisoformat": date.fromisoformat,
-        }
-
-    def bind(self, name: str, value: Any) -> str:
-        self.names[name] = value
-        return name
-
-
-def _indent(lines: list[str]) -> list[str]:
-    return [f"    {line}" for line in lines]
 
 
 class _RecordCode:
