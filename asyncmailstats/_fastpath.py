@@ -133,6 +133,10 @@ class _RecordCode:
             f"    {cache}[{ns}key] = {dst}",
         ]
 
+    def _key_getter(self, code: _Code, ns: str) -> str:
+        """Bind, and return the name of, the ``itemgetter`` reading every wire key."""
+        return code.bind(f"{ns}IG", operator.itemgetter(*(wire for _, wire, _ in self.fields)))
+
     def _gather(
         self, code: _Code, ns: str, src: str, names: list[str], reads: list[str]
     ) -> list[str]:
@@ -147,7 +151,7 @@ class _RecordCode:
         ]
         if len(names) < 2:
             return one_by_one
-        getter = code.bind(f"{ns}IG", operator.itemgetter(*(wire for _, wire, _ in self.fields)))
+        getter = self._key_getter(code, ns)
         return [
             "try:",
             f"    {', '.join(names)} = {getter}({src})",
@@ -174,7 +178,7 @@ class _RecordCode:
         """
         cache = code.bind(f"{ns}cache", self.cache)
         limit = code.bind(f"{ns}limit", self.intern_limit)
-        getter = code.bind(f"{ns}IG", operator.itemgetter(*(wire for _, wire, _ in self.fields)))
+        getter = self._key_getter(code, ns)
         names = [f"{ns}v{i}" for i in range(len(self.fields))]
         return [
             "try:",

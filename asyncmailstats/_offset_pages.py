@@ -83,7 +83,11 @@ async def _page(fetch: Fetch[T], turn: _Turn, offset: int, count: int) -> tuple[
 
 
 class OffsetPages(Generic[T]):
-    """Pages ``[start, min(total, start + limit, ceiling))`` of an offset-paged endpoint."""
+    """Pages ``[start, min(total, start + limit, ceiling))`` of an offset-paged endpoint.
+
+    ``first`` is the first page when it was fetched already, as ``(count asked for,
+    items, total)``: the stream starts from it instead of requesting it again.
+    """
 
     def __init__(
         self,
@@ -239,27 +243,5 @@ class OffsetPages(Generic[T]):
             entry[2].cancel()
 
 
-def offset_pages(
-    fetch: Fetch[T],
-    *,
-    page_size: int,
-    prefetch: int,
-    limit: int | None,
-    ceiling: int | None = None,
-    narrow_hint: str = "",
-    first: tuple[int, Sequence[T], int] | None = None,
-) -> OffsetPages[T]:
-    """Return the raw page stream of an offset-paged endpoint, for composing streams.
-
-    ``first`` is the first page when it was fetched already, as ``(count asked for,
-    items, total)``: the stream starts from it instead of requesting it again.
-    """
-    return OffsetPages(
-        fetch,
-        page_size=page_size,
-        prefetch=prefetch,
-        limit=limit,
-        ceiling=ceiling,
-        narrow_hint=narrow_hint,
-        first=first,
-    )
+#: The raw page stream of an offset-paged endpoint, for composing streams.
+offset_pages = OffsetPages

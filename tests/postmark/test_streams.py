@@ -29,6 +29,14 @@ def test_date_bounds_cover_whole_eastern_days():
     assert middle == dt.datetime(2024, 1, 2, 0, 0, tzinfo=NY)
 
 
+#: Aware instants over four decades, both DST changes of each year included.
+INSTANTS = st.datetimes(
+    min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
+    max_value=dt.datetime(2040, 1, 1),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
 @pytest.mark.parametrize("seconds", [0, 1])
 def test_ranges_under_two_seconds_cannot_be_split(seconds):
     """A range of under two seconds is never split (its halves would not shrink)."""
@@ -37,11 +45,7 @@ def test_ranges_under_two_seconds_cannot_be_split(seconds):
 
 
 @given(
-    st.datetimes(
-        min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
-        max_value=dt.datetime(2040, 1, 1),  # noqa: DTZ001
-        timezones=st.just(UTC),
-    ),
+    INSTANTS,
     st.integers(min_value=2, max_value=400 * 86_400),
     st.integers(min_value=0, max_value=999_999),
 )
@@ -103,11 +107,7 @@ def test_unambiguous_detects_the_repeated_hour(moment, expected):
 
 
 @given(
-    st.datetimes(
-        min_value=dt.datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive
-        max_value=dt.datetime(2040, 1, 1),  # noqa: DTZ001
-        timezones=st.just(UTC),
-    ),
+    INSTANTS,
     st.integers(min_value=0, max_value=400 * 86_400),
     st.integers(min_value=0, max_value=999_999),
     st.integers(min_value=0, max_value=60),
