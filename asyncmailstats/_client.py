@@ -2,15 +2,16 @@
 
 ``call()`` runs the retry loop; each attempt takes a limiter slot, sends through the
 transport, releases the slot and decodes the response with the provider's pure decoder.
-The retry loop sits outside the limiter, so a request waiting out its backoff holds no
-slot.
+``fetch()`` is the same loop with only a status check inside the attempt: it returns the
+response, and the pager parses it (with :meth:`ProviderClient.decode`) when the stream
+reaches it. The retry loop sits outside the limiter, so a request waiting out its
+backoff holds no slot.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
 import attrs
@@ -22,17 +23,9 @@ from ._transport import Timeout, Transport
 from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _REDACTED = "<redacted>"
-
-#: What a caller may set, for the requests it makes, to choose when a successful
-#: response is decoded: :meth:`ProviderClient.call` awaits it between receiving such a
-#: response (its slot already given back) and decoding it. The prefetching pager uses it
-#: to decode pages in order, as they are consumed, so that decoding a page never holds
-#: up the requests for the pages after it.
-DECODE_TURN: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
-    "asyncmailstats_decode_turn", default=None
-)
 
 
 class _Owner(Protocol):
@@ -153,7 +146,6 @@ class ProviderClient:
         counters = self.counters
         timeout = self.timeout
         secrets = self._secrets
-        turn = DECODE_TURN.get()
 
         async def attempt() -> T:
             counters.requests += 1
@@ -163,8 +155,6 @@ class ProviderClient:
                     response = await transport.send(request, url, timeout)
                 finally:
                     limiter.release()
-                if turn is not None and 200 <= response.status < 300:
-                    await turn()
                 result = decode(response)
             except MailStatsError as error:
                 if isinstance(error, RateLimitError):
@@ -179,6 +169,29 @@ class ProviderClient:
         return await retry_call(
             attempt, self.retry, hooks=self._hooks, rng=self._rng, label=request.label
         )
+
+    async def fetch(self, request: Request, check: Callable[[Response], None]) -> Response:
+        """Send *request* (with retries) and return the response once ``check`` accepts it.
+
+        ``check`` raises the error an unsuccessful response stands for; it runs inside
+        each attempt, so retryable errors are retried. The body is left to the caller
+        to parse, with :meth:`decode`, when it needs it.
+        """
+
+        def checked(response: Response) -> Response:
+            check(response)
+            return response
+
+        return await self.call(request, checked)
+
+    def decode(self, value: R, parse: Callable[[R], T]) -> T:
+        """Return ``parse(value)``, with this client's secrets scrubbed from any error."""
+        try:
+            return parse(value)
+        except MailStatsError as error:
+            if self._secrets:
+                self._scrub(error)
+            raise
 
     def statistics(self) -> ProviderStatistics:
         """Return a snapshot of this client's counters."""

@@ -2,12 +2,27 @@
 
 Items are pulled lazily: at most ``concurrency`` items are being worked on or waiting
 to be consumed at any time, so a stream of millions of ids is never materialised.
+
+Cancellation comes in two kinds. The fan-out's own shutdown (the consumer cancelled,
+``aclose()``, leaving the loop) cancels every worker and reports nothing for them. Any
+other cancellation of a worker - ``fn`` raised ``CancelledError`` because something it
+awaited was cancelled, or someone called ``.cancel()`` on the worker task - is that item's
+failure: it becomes the item's :class:`Outcome` and the other items go on.
+
+``Task.cancelling()`` cannot tell the two kinds apart (both go through ``Task.cancel()``),
+so the fan-out sets a ``closed`` flag before it cancels anything, and a worker's outcome is
+built, from the finished task, only while that flag is clear. The consumer never awaits a
+worker task (awaiting a task ties the two tasks' cancellations together): it waits on a
+private future that finished workers, the feeder and shutdown resolve, so a
+``CancelledError`` inside ``__anext__`` can only be the consumer's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, cast, overload
@@ -28,12 +43,15 @@ class Outcome(Generic[I, T]):
     Attributes:
         item: The input item.
         value: The function's result (``None`` when it failed).
-        error: The exception the function raised, or ``None``.
+        error: The exception the function raised, or ``None``. A call cancelled by
+            something other than the fan-out (``fn`` awaited a future cancelled elsewhere,
+            or its task was cancelled from outside) holds its ``asyncio.CancelledError``,
+            as ``asyncio.gather(..., return_exceptions=True)`` would.
     """
 
     item: I
     value: T | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
     @property
     def ok(self) -> bool:
@@ -47,29 +65,48 @@ class Outcome(Generic[I, T]):
         return cast("T", self.value)
 
 
-class _End:
-    """Marks the end of the input (``error`` set if pulling an item failed)."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: BaseException | None = None) -> None:
-        self.error = error
-
-
-def _retrieve(task: asyncio.Task[object]) -> None:
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a finished task's exception as seen, so asyncio never logs it as lost."""
     if not task.cancelled():
         task.exception()
 
 
+class _Slot(Generic[I, T]):
+    """One item's place in line: filled when its worker finishes.
+
+    ``fatal`` holds a ``BaseException`` that is not an ``Exception`` (``SystemExit``, say):
+    it means "stop", so it is raised to the consumer instead of becoming an outcome.
+    """
+
+    __slots__ = ("done", "fatal", "item", "outcome")
+
+    def __init__(self, item: I) -> None:
+        self.item = item
+        self.done = False
+        self.outcome: Outcome[I, T] | None = None
+        self.fatal: BaseException | None = None
+
+
 class _Work(Generic[I, T]):
-    """What the feeder and the workers share.
+    """What the feeder, the workers and the consumer share.
 
     The tasks reference this object, never the :class:`FanOut` that owns it, so a
     consumer that drops its ``FanOut`` (a ``break``) lets it be collected, and its
     finaliser cancels the work.
     """
 
-    __slots__ = ("fn", "ordered", "outstanding", "queue", "slots", "workers")
+    __slots__ = (
+        "closed",
+        "fn",
+        "input_done",
+        "input_error",
+        "ordered",
+        "outstanding",
+        "ready",
+        "slots",
+        "waiter",
+        "workers",
+    )
 
     def __init__(
         self, fn: Callable[[I], Awaitable[T] | T], *, concurrency: int, ordered: bool
@@ -77,12 +114,30 @@ class _Work(Generic[I, T]):
         self.fn = fn
         self.ordered = ordered
         self.slots = asyncio.Semaphore(concurrency)
-        # Unordered: finished outcomes. Ordered: worker tasks in input order.
-        self.queue: asyncio.Queue[object] = asyncio.Queue()
-        self.workers: set[asyncio.Task[Outcome[I, T]]] = set()
-        self.outstanding = 0
+        # Ordered: every started item's slot, in input order. Unordered: finished slots.
+        self.ready: deque[_Slot[I, T]] = deque()
+        self.workers: set[asyncio.Task[T]] = set()
+        self.outstanding = 0  # items started and not yet handed to the consumer
+        self.input_done = False
+        self.input_error: BaseException | None = None
+        self.closed = False  # set before the fan-out cancels its own tasks
+        self.waiter: asyncio.Future[None] | None = None  # what the consumer awaits
+
+    def wake(self) -> None:
+        """Let a waiting consumer look again."""
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def take(self) -> _Slot[I, T] | None:
+        """Return the next slot to hand out, or ``None`` if none is finished yet."""
+        if self.ready and self.ready[0].done:
+            return self.ready.popleft()
+        return None
 
     async def feed(self, items: Iterable[I] | AsyncIterable[I]) -> None:
+        """Start a worker per item, waiting for a free slot before pulling the next."""
+        error: BaseException | None = None
         try:
             if isinstance(items, AsyncIterable):
                 async for item in items:
@@ -90,41 +145,72 @@ class _Work(Generic[I, T]):
             else:
                 for item in items:
                     await self.start(item)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as exc:
+            if self.closed:
+                raise
+            # The input awaited something cancelled, or this task was cancelled from
+            # outside: the input ended with an error, which the consumer gets in turn.
+            error = exc
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            self.queue.put_nowait(_End(exc))
-        else:
-            self.queue.put_nowait(_End())
+            error = exc
+        self.input_done = True
+        self.input_error = error
+        self.wake()
 
     async def start(self, item: I) -> None:
+        """Take a slot and start *item*'s worker."""
         await self.slots.acquire()
+        if self.closed:  # the input swallowed the shutdown's cancellation
+            raise asyncio.CancelledError
+        slot: _Slot[I, T] = _Slot(item)
         self.outstanding += 1
         task = asyncio.get_running_loop().create_task(self.run(item))
         self.workers.add(task)
-        task.add_done_callback(self.finished)
+        task.add_done_callback(functools.partial(self.finished, slot))
         if self.ordered:
-            self.queue.put_nowait(task)
+            self.ready.append(slot)
 
-    def finished(self, task: asyncio.Task[Outcome[I, T]]) -> None:
+    async def run(self, item: I) -> T:
+        """Apply the function to *item* (a coroutine function or a plain one)."""
+        result = self.fn(item)
+        if inspect.isawaitable(result):
+            result = await result
+        return cast("T", result)
+
+    def finished(self, slot: _Slot[I, T], task: asyncio.Task[T]) -> None:
+        """Turn a finished worker into its item's outcome, unless the fan-out is closed.
+
+        Reading the outcome from the task, rather than inside :meth:`run`, covers a
+        worker cancelled before its first step, which never enters :meth:`run`'s body.
+        """
         self.workers.discard(task)
-        _retrieve(task)
-
-    async def run(self, item: I) -> Outcome[I, T]:
-        try:
-            result = self.fn(item)
-            if inspect.isawaitable(result):
-                result = await result
-            outcome: Outcome[I, T] = Outcome(item, value=cast("T", result))
-        except Exception as exc:  # noqa: BLE001 - one failing item never stops the rest
-            outcome = Outcome(item, error=exc)
+        if self.closed:  # cancelled by the shutdown, or finished too late to matter
+            _retrieve(task)
+            return
+        if task.cancelled():
+            try:
+                task.result()
+            except asyncio.CancelledError as cancelled:
+                slot.outcome = Outcome(slot.item, error=cancelled)
+        elif (error := task.exception()) is None:
+            slot.outcome = Outcome(slot.item, value=task.result())
+        elif isinstance(error, Exception):
+            slot.outcome = Outcome(slot.item, error=error)
+        else:
+            slot.fatal = error
+        slot.done = True
         if not self.ordered:
-            self.queue.put_nowait(outcome)
-        return outcome
+            self.ready.append(slot)
+        self.wake()
 
 
 class FanOut(Generic[I, T]):
-    """Async iterator of :class:`Outcome`; see :func:`fan_out`."""
+    """Async iterator of :class:`Outcome`; see :func:`fan_out`.
+
+    Like an async generator, it refuses a second ``__anext__`` while one is running
+    (``RuntimeError``). ``aclose()`` may come from another task: a consumer waiting
+    meanwhile gets ``StopAsyncIteration``.
+    """
 
     def __init__(
         self,
@@ -137,61 +223,89 @@ class FanOut(Generic[I, T]):
         self._work: _Work[I, T] = _Work(fn, concurrency=concurrency, ordered=ordered)
         self._items = items
         self._feeder: asyncio.Task[None] | None = None
-        self._input_done = False
-        self._input_error: BaseException | None = None
-        self._closed = False
+        self._running = False
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Outcome[I, T]:
-        if self._closed:
-            raise StopAsyncIteration
-        work = self._work
-        if self._feeder is None:
-            self._feeder = asyncio.ensure_future(work.feed(self._items))
-            self._feeder.add_done_callback(_retrieve)
+        if self._running:
+            msg = "anext(): fan-out is already running"
+            raise RuntimeError(msg)
+        self._running = True
         try:
-            while True:
-                if self._input_done and work.outstanding == 0:
-                    error, self._input_error = self._input_error, None
-                    if error is not None:
-                        raise error
-                    raise StopAsyncIteration
-                entry = await work.queue.get()
-                if isinstance(entry, _End):
-                    # An input error waits until the items pulled before it are out.
-                    self._input_done = True
-                    self._input_error = entry.error
-                    continue
-                if work.ordered:
-                    outcome = await cast("asyncio.Task[Outcome[I, T]]", entry)
-                else:
-                    outcome = cast("Outcome[I, T]", entry)
-                work.outstanding -= 1
-                work.slots.release()
-                return outcome
-        except BaseException:
+            return await self._next()
+        except GeneratorExit:
+            # This coroutine is being closed (its task was destroyed): no awaiting now.
             self._cancel()
             raise
+        except BaseException:
+            # The end, an input error, or the consumer cancelled: stop everything, and let
+            # no task outlive this call (a second cancel only cuts the wait short).
+            await self._shutdown()
+            raise
+        finally:
+            self._running = False
 
-    def _cancel(self) -> list[asyncio.Task[object]]:
-        self._closed = True
-        tasks: list[asyncio.Task[object]] = list(self._work.workers)
+    async def _next(self) -> Outcome[I, T]:
+        work = self._work
+        if self._feeder is None and not work.closed:
+            self._feeder = asyncio.ensure_future(work.feed(self._items))
+            self._feeder.add_done_callback(_retrieve)
+        while True:
+            if work.closed:
+                raise StopAsyncIteration
+            slot = work.take()
+            if slot is not None:
+                work.outstanding -= 1
+                work.slots.release()
+                if slot.fatal is not None:
+                    raise slot.fatal
+                return cast("Outcome[I, T]", slot.outcome)
+            if work.input_done and work.outstanding == 0:
+                # An input error waits until the items pulled before it are out.
+                error, work.input_error = work.input_error, None
+                if error is not None:
+                    raise error
+                raise StopAsyncIteration
+            work.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await work.waiter
+            finally:
+                work.waiter = None
+
+    def _cancel(self) -> list[asyncio.Task[Any]]:
+        """Close the fan-out and cancel its tasks (once); return those still running.
+
+        Only the first call cancels: a second ``cancel()`` would interrupt the clean-up
+        a worker runs for the first one.
+        """
+        work = self._work
+        tasks: list[asyncio.Task[Any]] = list(work.workers)
         if self._feeder is not None:
             tasks.append(self._feeder)
-        for task in tasks:
-            task.cancel()
-        return tasks
+        pending = [task for task in tasks if not task.done()]
+        if not work.closed:
+            work.closed = True  # first: a worker finishing from now on is not reported
+            work.wake()
+            for task in pending:
+                task.cancel()
+        return pending
+
+    async def _shutdown(self) -> None:
+        """Cancel every task of the fan-out and wait until each has stopped."""
+        pending = self._cancel()
+        if pending:
+            # wait(), unlike gather(), neither cancels the tasks again nor raises for them;
+            # the done callbacks retrieve their exceptions.
+            await asyncio.wait(pending)
 
     async def aclose(self) -> None:
-        """Cancel every item still being worked on, and stop pulling items."""
-        tasks = self._cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        """Cancel every item still being worked on, stop pulling items, and wait."""
+        await self._shutdown()
 
     def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
+        if getattr(self, "_work", None) is not None:
             self._cancel()
 
     async def __aenter__(self) -> Self:
@@ -244,8 +358,10 @@ def fan_out(
 
     Returns:
         An async iterator of outcomes, also an async context manager. One failing item
-        never stops the rest; an error while pulling items is raised after the
-        outcomes before it; cancelling the consumer or leaving early cancels the work.
+        never stops the rest, nor does a call cancelled by anything but the fan-out: its
+        outcome holds the ``CancelledError``. An error while pulling items is raised
+        after the outcomes before it. Cancelling the consumer cancels the work and waits
+        for it to stop; leaving early cancels it.
 
     Raises:
         TypeError: *fn* is not callable, *items* is not iterable, or an option has the

@@ -1,27 +1,46 @@
-"""The offset page stream: ordered, bounded prefetch over ``fetch(offset, count)``.
+"""The offset page stream: ordered, bounded prefetch that stays exact over a live list.
 
-:class:`OffsetPages` asks for the first page alone (it tells the total), then keeps up to
-``prefetch`` later pages in flight through the provider's limiter and retry path, and
-yields them strictly in order; the page after the window goes out before a page is
-decoded (see :data:`~._client.DECODE_TURN`). :mod:`._paging` wraps it for users.
+A paged endpoint is a :class:`PagedEndpoint`: ``fetch(offset, count)`` sends the request
+for one page (its status checked inside the retry attempt) and returns the raw reply;
+``parse(raw)`` turns that reply, without I/O, into a :class:`Parsed` page — items, the
+total the provider reported and the page size it says it applies. :class:`OffsetPages`
+asks for the first page alone (it tells the total), then keeps up to ``prefetch`` later
+pages in flight and yields them strictly in order. It owns when a page is parsed: on the
+consumer's task, in order, after the request that refills the window has gone out.
+
+Over a live list (records arriving while the stream runs) offsets move. With a natural
+``key`` for the records, every page after the first re-reads the last record of the page
+before it (the anchor): finding it where the previous page left it proves the two pages
+meet; finding it further on means records arrived before it, and what precedes it is
+dropped as already yielded; not finding it at all sends one page around where the
+anchor should be now (by how much the total moved) and, failing that, raises
+:class:`~asyncmailstats.PagingError`. For a list whose order is stable (newest first by
+an immutable time, or sorted by the key itself) this yields every record that existed
+for the whole stream exactly once; for one sorted by a value that changes, a moved
+anchor is reported, not guessed at. A page shorter than asked before the total is
+reached is not the end: the stream goes on from where it stopped, and adopts a smaller
+page size the server states (or shows twice in a row).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Self, TypeVar
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 
-from ._client import DECODE_TURN
-from .exceptions import ResultWindowError
+from .exceptions import PagingError, ResultWindowError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: ``fetch(offset, count)`` returns the page's items and the provider's total.
-Fetch = Callable[[int, int], Awaitable[tuple[Sequence[T], int]]]
+Fetch = Callable[[int, int], Coroutine[Any, Any, tuple[Sequence[T], int]]]
+
+#: How many times in a row the stream looks for its anchor after losing it.
+REALIGN_ATTEMPTS = 2
 
 
 @attrs.frozen(slots=True)
@@ -30,7 +49,7 @@ class Page(Generic[T]):
 
     Attributes:
         items: The page's items, in the provider's order.
-        offset: The position of the first item in the whole result.
+        offset: The position of the first item in the stream (items yielded before it).
         total: How many items the provider reported in all (``None`` if unknown).
     """
 
@@ -39,124 +58,162 @@ class Page(Generic[T]):
     total: int | None
 
 
-def _retrieve(task: asyncio.Task[object]) -> None:
+@attrs.frozen(slots=True)
+class Parsed(Generic[T]):
+    """One parsed reply of a paged endpoint.
+
+    Attributes:
+        items: The records of the page.
+        total: The total the provider reported with it.
+        limit: The page size the provider says it applied, if it says one.
+    """
+
+    items: Sequence[T]
+    total: int
+    limit: int | None = None
+
+
+@attrs.frozen(slots=True)
+class PagedEndpoint(Generic[T, R]):
+    """An offset-paged endpoint, as the page stream sees it.
+
+    Attributes:
+        fetch: Sends the request for ``(offset, count)`` through the provider's limiter
+            and retry path (status checked inside each attempt); returns the raw reply.
+        parse: Turns a raw reply into a :class:`Parsed` page; pure, no I/O.
+        key: The natural key of a record (unique within the result), used to re-align
+            pages when the result moves; ``None`` pages by position only.
+        stable: Whether records keep their relative order while new ones arrive (newest
+            first by an immutable time, or sorted by the key). When false, a moved
+            anchor raises instead of being re-aligned.
+        label: The endpoint, for error messages.
+    """
+
+    fetch: Callable[[int, int], Coroutine[Any, Any, R]]
+    parse: Callable[[R], Parsed[T]]
+    key: Callable[[T], Hashable] | None = None
+    stable: bool = True
+    label: str = ""
+
+
+def _as_parsed(reply: tuple[Sequence[Any], int]) -> Parsed[Any]:
+    return Parsed(reply[0], reply[1])
+
+
+def from_fetch(
+    fetch: Fetch[T], *, key: Callable[[T], Hashable] | None = None
+) -> PagedEndpoint[T, Any]:
+    """Return the endpoint of a ``fetch(offset, count) -> (items, total)`` function."""
+    return PagedEndpoint(fetch, _as_parsed, key)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
     # Mark the exception of an abandoned page as retrieved; awaiting still raises it.
     if not task.cancelled():
         task.exception()
 
 
-class _Turn:
-    """When one prefetched page is decoded: once the stream has reached it.
+class _Request:
+    __slots__ = ("count", "offset", "task")
 
-    The page's request awaits the turn (see :data:`DECODE_TURN`) between receiving a
-    successful response and decoding it. The stream waits for the page to arrive, sends
-    the request that refills the window, and only then lets the page be decoded: pages
-    are decoded one at a time, in order, while the requests after them are already out.
-    """
-
-    __slots__ = ("arrived", "granted")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.arrived: asyncio.Future[None] = loop.create_future()
-        self.granted: asyncio.Future[None] = loop.create_future()
-
-    async def __call__(self) -> None:
-        if not self.arrived.done():
-            self.arrived.set_result(None)
-        if not self.granted.done():
-            await self.granted
-
-    def grant(self) -> None:
-        if not self.granted.done():
-            self.granted.set_result(None)
-
-    def ended(self, task: asyncio.Task[object]) -> None:
-        # A page that failed, or ended without a successful response, has arrived too.
-        _retrieve(task)
-        if not self.arrived.done():
-            self.arrived.set_result(None)
-
-
-async def _page(fetch: Fetch[T], turn: _Turn, offset: int, count: int) -> tuple[Sequence[T], int]:
-    DECODE_TURN.set(turn)  # in this page's own task context only
-    return await fetch(offset, count)
+    def __init__(self, offset: int, count: int, task: asyncio.Task[Any]) -> None:
+        self.offset = offset
+        self.count = count
+        self.task = task
 
 
 class OffsetPages(Generic[T]):
-    """Pages ``[start, min(total, start + limit, ceiling))`` of an offset-paged endpoint.
+    """Pages of an offset-paged endpoint, up to its total, ``limit`` and ``ceiling``.
 
     ``first`` is the first page when it was fetched already, as ``(count asked for,
-    items, total)``: the stream starts from it instead of requesting it again.
+    parsed page)``: the stream starts from it instead of requesting it again. A
+    plain ``fetch(offset, count) -> (items, total)`` function may stand for the
+    endpoint.
     """
 
     def __init__(
         self,
-        fetch: Fetch[T],
+        source: PagedEndpoint[T, Any] | Fetch[T],
         *,
         page_size: int,
         prefetch: int,
         limit: int | None,
         ceiling: int | None = None,
         narrow_hint: str = "",
-        first: tuple[int, Sequence[T], int] | None = None,
+        first: tuple[int, Parsed[T]] | None = None,
     ) -> None:
-        self._fetch = fetch
+        if not isinstance(source, PagedEndpoint):
+            source = from_fetch(source)
+        self._source: PagedEndpoint[T, Any] = source
+        self._key = source.key
         self._given = first
         self._page_size = page_size
         self._prefetch = prefetch
         self._limit = limit
         self._ceiling = ceiling
         self._narrow_hint = narrow_hint
-        self._window: collections.deque[
-            tuple[int, int, asyncio.Task[tuple[Sequence[T], int]], _Turn]
-        ] = collections.deque()
-        self._next = 0
-        self._end: int | None = None  # known once the first page told the total
+        self._window: collections.deque[_Request] = collections.deque()
+        self._started = False
+        self._next = 0  # where the next planned request's new records start
+        self._end = 0  # where planning stops, as far as the last page tells
+        self._base = 0  # the position after the last page read, in its snapshot
+        self._anchor: Hashable = None  # the key of the last record read
+        self._anchor_item: T | None = None
+        self._has_anchor = False
         self._total: int | None = None
+        self._yielded = 0
+        self._short: int | None = None  # the length of the last short page
+        self._reached = False  # the last page reached the total
         self._done = False
-        self._shrunk = False
+        self._running = False
         # Cancelled page requests that may still be unwinding; aclose() waits for them.
-        self._stopping: list[asyncio.Task[tuple[Sequence[T], int]]] = []
+        self._stopping: list[asyncio.Task[Any]] = []
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Page[T]:
+        if self._running:
+            msg = "anext(): this page stream is already being iterated by another task"
+            raise RuntimeError(msg)
         if self._done:
             raise StopAsyncIteration
+        self._running = True
         try:
-            if self._end is None:
-                return await self._first()
-            if not self._window:
-                self._finish()
-            offset, count, task, turn = self._window[0]
-            if not turn.arrived.done():
-                await turn.arrived
-            self._window.popleft()
-            if task.done():
-                items, total = task.result()
-            else:
-                # The response is in but not decoded yet: the next request goes out
-                # first, and this page is decoded while it travels.
-                self._fill()
-                turn.grant()
-                items, total = await task
-            if len(items) < count:  # the result shrank since the first page: stop here
-                self._cancel_window()
-                self._end = offset + len(items)
-                self._shrunk = True
-            else:
-                self._fill()
-            return Page(tuple(items), offset, total)
+            while True:
+                first = not self._started
+                page = await self._step()
+                if page.items or first:
+                    return page
         except BaseException:
             self._cancel_window()
             self._done = True
             raise
+        finally:
+            self._running = False
+
+    # ------------------------------------------------------------------ steps
+
+    async def _step(self) -> Page[T]:
+        if not self._started:
+            self._started = True
+            return await self._first()
+        if self._reached or self._limit_reached() or not self._window:
+            self._finish()
+        request = self._window[0]
+        if not request.task.done():
+            await asyncio.wait((request.task,))
+        self._window.popleft()
+        raw = request.task.result()
+        # The request that refills the window goes out before this page is parsed.
+        if self._fill():
+            await asyncio.sleep(0)
+        parsed = self._source.parse(raw)
+        return await self._take(request.offset, request.count, parsed)
 
     async def _first(self) -> Page[T]:
         if self._given is not None:
-            # Fetched already (a probe that told the total): not requested again.
-            wanted, items, total = self._given
+            wanted, parsed = self._given
             self._given = None
         else:
             wanted = self._page_size if self._limit is None else min(self._page_size, self._limit)
@@ -165,52 +222,156 @@ class OffsetPages(Generic[T]):
             if wanted <= 0:
                 self._done = True
                 raise StopAsyncIteration
-            token = DECODE_TURN.set(None)  # decoded at once: the first page tells the total
-            try:
-                items, total = await self._fetch(0, wanted)
-            finally:
-                DECODE_TURN.reset(token)
-        self._total = total
-        end = self._bound(total)
-        if len(items) < wanted:
-            end = min(end, len(items))
-            self._shrunk = True
-        self._end = end
-        self._next = wanted
-        self._fill()
-        return Page(tuple(items), 0, total)
+            parsed = await self._get(0, wanted)
+        return await self._take(0, wanted, parsed)
 
-    def _bound(self, total: int) -> int:
-        """Return where the stream ends: the total, cut by the limit and the ceiling."""
+    async def _get(self, offset: int, count: int) -> Parsed[T]:
+        return self._source.parse(await self._source.fetch(offset, count))
+
+    async def _take(self, offset: int, count: int, parsed: Parsed[T]) -> Page[T]:
+        """Read one page: re-align it, note where the stream is, plan what comes next."""
+        self._adopt(parsed.limit)
+        items = parsed.items
+        if not items and offset < parsed.total:
+            self._empty(offset, parsed.total)
+        start = self._align(offset, items)
+        attempts = 0
+        while start is None:
+            if attempts == REALIGN_ATTEMPTS:
+                self._lost(offset, parsed.total)
+            attempts += 1
+            offset, count, parsed = await self._search(parsed.total)
+            items = parsed.items
+            start = self._align(offset, items)
+        if not self._source.stable and self._has_anchor:
+            self._check_unmoved(offset, start, items, parsed.total)
+        fresh = tuple(items[start:]) if start else tuple(items)
+        position = self._yielded
+        self._yielded += len(fresh)
+        # Pages of one record cannot overlap: such a stream pages by position alone.
+        self._has_anchor = self._key is not None and self._page_size > 1
+        if items and self._key is not None:
+            last = items[-1]
+            self._anchor_item = last
+            self._anchor = self._key(last)
+        self._base = offset + len(items)
+        self._total = parsed.total
+        self._plan(offset, count, len(items), parsed.total)
+        return Page(fresh, position, parsed.total)
+
+    def _plan(self, offset: int, count: int, got: int, total: int) -> None:
+        """Decide what to request next after a page of *got* records out of *count*."""
         end = total
-        if self._limit is not None:
-            end = min(end, self._limit)
         if self._ceiling is not None:
             end = min(end, self._ceiling)
-        return end
-
-    def _fill(self) -> None:
-        end = self._end
-        assert end is not None  # noqa: S101 - set by _first
-        if len(self._window) >= self._prefetch or self._next >= end:
+        if self._limit is not None:
+            end = min(end, self._base + self._limit - self._yielded)
+        self._end = end
+        if self._base >= total:
+            self._reached = True
+            self._cancel_window()
             return
+        if got < count and offset + got < end:
+            # A short page before the total: go on from where it stopped. The pages in
+            # flight were planned to start after it, so they are dropped.
+            if got == self._short:
+                self._page_size = got  # the same short length twice: a cap
+            self._short = got
+            self._cancel_window()
+        if not self._window:
+            # Nothing in flight (or what was is dropped): the next page starts here.
+            self._next = self._base
+        self._fill()
+
+    def _align(self, offset: int, items: Sequence[T]) -> int | None:
+        """Return the index of the first record not read yet, or ``None`` if lost.
+
+        Without an anchor (the first page, or no key) pages meet by position.
+        """
+        if not self._has_anchor:
+            return max(0, min(self._base - offset, len(items)))
+        key = self._key
+        assert key is not None  # noqa: S101 - only keyed streams have an anchor
+        anchor = self._anchor
+        expected = self._base - 1 - offset
+        if 0 <= expected < len(items) and key(items[expected]) == anchor:
+            return expected + 1
+        for index, item in enumerate(items):
+            if key(item) == anchor:
+                return index + 1
+        return None
+
+    async def _search(self, total: int) -> tuple[int, int, Parsed[T]]:
+        """Request the page around where the anchor should be now the total is *total*."""
+        self._cancel_window()
+        moved = total - (self._total or 0)
+        guess = max(0, self._base - 1 + moved)
+        offset = max(0, guess - self._page_size // 2)
+        count = self._page_size
+        if self._ceiling is not None:
+            offset = min(offset, max(0, self._ceiling - count))
+            count = min(count, self._ceiling - offset)
+        return offset, count, await self._get(offset, count)
+
+    def _check_unmoved(self, offset: int, start: int, items: Sequence[T], total: int) -> None:
+        shift = offset + start - self._base
+        if shift == 0 and items[start - 1] == self._anchor_item:
+            return
+        what = f"moved by {shift:+d} places" if shift else "changed its values"
+        msg = (
+            f"{self._label()}: the result changed while it was paged (the record read last "
+            f"{what}; total {self._total} -> {total}), and its order depends on values that "
+            "change, so the stream cannot tell what it missed; sort by the key instead, or "
+            "read a period that has ended"
+        )
+        raise PagingError(
+            msg,
+            endpoint=self._source.label or None,
+            offset=self._base,
+            total=total,
+            previous_total=self._total,
+        )
+
+    def _adopt(self, limit: int | None) -> None:
+        # The server says it serves smaller pages than asked: ask for what it serves.
+        if limit is not None and 0 < limit < self._page_size:
+            self._page_size = limit
+
+    def _fill(self) -> bool:
+        """Send requests until ``prefetch`` are in flight or the plan ends; return if any."""
+        sent = False
+        if len(self._window) >= self._prefetch or self._next >= self._end:
+            return sent
         loop = asyncio.get_running_loop()
-        while len(self._window) < self._prefetch and self._next < end:
-            count = min(self._page_size, end - self._next)
-            turn = _Turn(loop)
-            task = loop.create_task(_page(self._fetch, turn, self._next, count))
-            task.add_done_callback(turn.ended)
-            self._window.append((self._next, count, task, turn))
-            self._next += count
+        size = self._page_size
+        overlap = 1 if self._has_anchor else 0
+        fetch = self._source.fetch
+        while len(self._window) < self._prefetch and self._next < self._end:
+            offset = self._next - overlap if self._next > 0 else 0
+            count = min(size, self._end - offset)
+            if self._ceiling is not None:
+                count = min(count, self._ceiling - offset)
+            if count <= 0 or offset + count <= self._next:
+                break
+            task = loop.create_task(fetch(offset, count))
+            task.add_done_callback(_retrieve)
+            self._window.append(_Request(offset, count, task))
+            self._next = offset + count
+            sent = True
+        return sent
+
+    # ------------------------------------------------------------------ endings
+
+    def _limit_reached(self) -> bool:
+        return self._limit is not None and self._yielded >= self._limit
 
     def _finish(self) -> None:
         self._done = True
+        self._cancel_window()
         total, ceiling = self._total, self._ceiling
-        beyond = not self._shrunk and total is not None and ceiling is not None and total > ceiling
-        wanted_more = self._limit is None or self._limit > (ceiling or 0)
-        if beyond and wanted_more:
-            assert total is not None  # noqa: S101
-            assert ceiling is not None  # noqa: S101
+        if self._reached or self._limit_reached() or total is None or ceiling is None:
+            raise StopAsyncIteration
+        if total > ceiling and self._base >= ceiling:
             hint = f"; {self._narrow_hint}" if self._narrow_hint else ""
             msg = (
                 f"reached the provider's offset ceiling: only {ceiling} of {total} results "
@@ -219,9 +380,44 @@ class OffsetPages(Generic[T]):
             raise ResultWindowError(msg, total=total, ceiling=ceiling)
         raise StopAsyncIteration
 
+    def _label(self) -> str:
+        return self._source.label or "paged endpoint"
+
+    def _empty(self, offset: int, total: int) -> None:
+        msg = (
+            f"{self._label()}: the page at offset {offset} came back empty although the "
+            f"total says {total} results; the server's total does not match what it serves "
+            "(a total that ignores the filter?), so the stream stops rather than miss records"
+        )
+        raise PagingError(
+            msg,
+            endpoint=self._source.label or None,
+            offset=offset,
+            total=total,
+            previous_total=self._total,
+        )
+
+    def _lost(self, offset: int, total: int) -> None:
+        msg = (
+            f"{self._label()}: the result moved while it was paged and the stream could not "
+            f"find where it had got to: the record read last (at offset {self._base - 1}) "
+            f"is neither where the next page expected it nor near where the total's change "
+            f"({self._total} -> {total}) would put it; records were removed or reordered, "
+            "so going on could skip or repeat some"
+        )
+        raise PagingError(
+            msg,
+            endpoint=self._source.label or None,
+            offset=offset,
+            total=total,
+            previous_total=self._total,
+        )
+
+    # ------------------------------------------------------------------ closing
+
     def _cancel_window(self) -> None:
         while self._window:
-            task = self._window.popleft()[2]
+            task = self._window.popleft().task
             if task.cancel():
                 self._stopping.append(task)
 
@@ -239,8 +435,8 @@ class OffsetPages(Generic[T]):
 
     def __del__(self) -> None:
         # Leaving a loop without aclose(): cancel now rather than when GC runs a finalizer.
-        for entry in getattr(self, "_window", ()):
-            entry[2].cancel()
+        for request in getattr(self, "_window", ()):
+            request.task.cancel()
 
 
 #: The raw page stream of an offset-paged endpoint, for composing streams.

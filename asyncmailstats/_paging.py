@@ -1,7 +1,8 @@
 """One generic offset pager with ordered, bounded prefetch.
 
-Providers supply ``fetch(offset, count) -> (items, total)``; this module owns the loop,
-the prefetch window and cancellation. Once the first page has told the total, up to
+Providers supply a :class:`PagedEndpoint` (the request for a page, sent through the
+retry path with its status checked, and a pure parser of the reply); this module owns
+the loop, the prefetch window, the order pages are parsed in, and cancellation. Once the first page has told the total, up to
 ``prefetch`` later pages are in flight at once (through the provider's limiter and retry
 path, like any request) and are yielded strictly in order, so memory stays bounded by
 ``prefetch`` pages. Leaving a stream early cancels every page request still in flight.
@@ -16,15 +17,17 @@ import asyncio
 import weakref
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-from ._offset_pages import Fetch, OffsetPages, Page, offset_pages
+from ._offset_pages import Fetch, OffsetPages, Page, PagedEndpoint, Parsed, offset_pages
 
 __all__ = [
     "Fetch",
     "OffsetPages",
     "Page",
     "PageSource",
+    "PagedEndpoint",
+    "Parsed",
     "Paginator",
     "check_limit",
     "check_paging",
@@ -98,17 +101,23 @@ class _LimitedPages(Generic[T]):
         self._done = False
         self._source_open = False  # started and neither exhausted nor closed
         self._closing = closing
+        self._running = False
 
     def __aiter__(self) -> Self:
         return self
 
     async def __anext__(self) -> Page[T]:
+        if self._running:
+            # Like an async generator: a second task would take pages meant for the first.
+            msg = "anext(): this stream is already being iterated by another task"
+            raise RuntimeError(msg)
         if self._done:
             raise StopAsyncIteration
         if self._remaining == 0:
             await self.aclose()
             raise StopAsyncIteration
         self._source_open = True
+        self._running = True
         try:
             page = await self._source.__anext__()
         except StopAsyncIteration:
@@ -118,6 +127,8 @@ class _LimitedPages(Generic[T]):
         except BaseException:
             self._done = True
             raise
+        finally:
+            self._running = False
         if self._remaining is not None:
             if len(page.items) >= self._remaining:
                 page = Page(page.items[: self._remaining], page.offset, page.total)
@@ -260,7 +271,7 @@ class Paginator(Generic[T]):
 
 
 def offset_paginator(
-    fetch: Fetch[T],
+    fetch: PagedEndpoint[T, Any] | Fetch[T],
     *,
     limit: int | None,
     page_size: int | None,
@@ -270,6 +281,8 @@ def offset_paginator(
     narrow_hint: str = "",
 ) -> Paginator[T]:
     """Validate the paging arguments now and return a :class:`Paginator` over *fetch*.
+
+    *fetch* is the endpoint, or a plain ``fetch(offset, count) -> (items, total)``.
 
     Raises:
         TypeError: An argument has the wrong type.

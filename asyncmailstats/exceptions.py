@@ -15,6 +15,9 @@ Every error the library raises on purpose derives from :class:`MailStatsError`::
     │   ├── ServerError                 5xx
     │   └── JSONRPCError                any other GetResponse error; code, message
     ├── ResultWindowError               offset ceiling reached and cannot be windowed
+    ├── PagingError                     pages that do not add up: a result that moved and
+    │                                   cannot be re-aligned, an empty page before the total,
+    │                                   totals that cannot be true
     └── DecodeError                     body is not JSON / does not fit the model
 
 Client-side bad arguments raise the built-in :class:`ValueError` / :class:`TypeError`
@@ -161,6 +164,39 @@ class ResultWindowError(MailStatsError):
         super().__init__(message)
         self.total = total
         self.ceiling = ceiling
+
+
+class PagingError(MailStatsError):
+    """A stream's pages do not add up, so going on could lose or repeat records.
+
+    Raised when a result moved while it was paged and the stream could not prove where
+    it had got to (the record it read last is no longer where the next page says it is,
+    or the list is sorted by a value that changed), when a page comes back empty before
+    the reported total is reached, or when the reported totals cannot be true (a search
+    that would need more windows than one stream may plan). The message names what
+    changed; nothing was yielded twice and nothing was skipped before it was raised.
+
+    Attributes:
+        endpoint: The endpoint whose pages did not add up.
+        offset: Where in the result the stream was.
+        total: The total the provider reported last (``None`` if none).
+        previous_total: The total reported before it (``None`` if unchanged or unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        offset: int | None = None,
+        total: int | None = None,
+        previous_total: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.offset = offset
+        self.total = total
+        self.previous_total = previous_total
 
 
 class DecodeError(MailStatsError):

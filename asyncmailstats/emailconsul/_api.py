@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from .._offset_pages import PagedEndpoint, Parsed
 from .._paging import offset_paginator
 from . import _wire
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
     from datetime import datetime
 
+    from .._http import Response
     from .._client import ProviderClient
     from .._paging import Paginator
     from .models import (
@@ -99,7 +102,9 @@ class EmailConsulAPI:
         return self._paginate(
             _wire.LINK_STATS,
             params,
-            _wire.decode_link_stats,
+            _wire.parse_link_stats,
+            _wire.link_stat_key,
+            stable=_wire.sorted_by_key(chosen, sort),
             limit=limit,
             page_size=page_size,
             prefetch=prefetch,
@@ -219,7 +224,9 @@ class EmailConsulAPI:
         return self._paginate(
             _wire.DELIVERY_TIMESERIES,
             params,
-            _wire.decode_delivery_timeseries,
+            _wire.parse_delivery_timeseries,
+            _wire.delivery_day_key,
+            stable=sort in ("date", "-date"),
             limit=limit,
             page_size=page_size,
             prefetch=prefetch,
@@ -229,19 +236,28 @@ class EmailConsulAPI:
         self,
         endpoint: str,
         params: _wire.Params,
-        decode: _wire.PageDecoder[T],
+        parse: Callable[[bytes], Parsed[T]],
+        key: Callable[[T], Hashable],
         *,
+        stable: bool,
         limit: int | None,
         page_size: int | None,
         prefetch: int,
     ) -> Paginator[T]:
-        call = self._client.call
+        client = self._client
+        check = functools.partial(_wire.raise_for_status, endpoint=endpoint)
 
-        async def fetch(offset: int, count: int) -> tuple[Sequence[T], int]:
-            return await call(_wire.paged(endpoint, params, offset, count), decode)
+        async def fetch(offset: int, count: int) -> Response:
+            return await client.fetch(_wire.paged(endpoint, params, offset, count), check)
 
+        def parse_reply(response: Response) -> Parsed[T]:
+            return client.decode(response.body, parse)
+
+        source = PagedEndpoint(
+            fetch, parse_reply, key, stable=stable, label=f"EmailConsul {endpoint}"
+        )
         return offset_paginator(
-            fetch,
+            source,
             limit=limit,
             page_size=page_size,
             max_page_size=MAX_PAGE_SIZE,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._convert import loads, structure
 from .._http import Request, Response
+from .._offset_pages import Parsed
 from .._retry import parse_retry_after
 from ..exceptions import (
     APIError,
@@ -286,15 +287,69 @@ def error_for(response: Response, endpoint: str) -> APIError:
     return cls(message, **fields)
 
 
-def _body(response: Response, endpoint: str, cls: type[T], converter: cattrs.Converter) -> T:
+def raise_for_status(response: Response, endpoint: str) -> None:
+    """Raise the error a non-2xx *response* stands for; do nothing for a 2xx one."""
     if not 200 <= response.status < 300:
         raise error_for(response, endpoint)
-    data = loads(response.body, endpoint=endpoint)
+
+
+def _body(response: Response, endpoint: str, cls: type[T], converter: cattrs.Converter) -> T:
+    raise_for_status(response, endpoint)
+    return _parse_body(response.body, endpoint, cls, converter)
+
+
+def _parse_body(body: bytes, endpoint: str, cls: type[T], converter: cattrs.Converter) -> T:
+    data = loads(body, endpoint=endpoint)
     # cattrs would read any iterable as a sequence (a dict as its keys): insist on a list.
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         msg = 'response is not an object with a "data" list'
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+        raise DecodeError(msg, endpoint=endpoint, body=body)
     return structure(converter, data, cls, endpoint=endpoint)
+
+
+def parse_link_stats(body: bytes, converter: cattrs.Converter = CONVERTER) -> Parsed[LinkStat]:
+    """Return one successful aggregated link-stats page: rows, total and applied limit."""
+    page = _parse_body(body, LINK_STATS, PagedBody[LinkStat], converter)
+    return Parsed(page.data, page.meta.count, page.meta.limit)
+
+
+def parse_delivery_timeseries(
+    body: bytes, converter: cattrs.Converter = CONVERTER
+) -> Parsed[DeliveryDay]:
+    """Return one successful delivery time-series page: days, total and applied limit."""
+    page = _parse_body(body, DELIVERY_TIMESERIES, PagedBody[DeliveryDay], converter)
+    return Parsed(page.data, page.meta.count, page.meta.limit)
+
+
+def link_stat_key(row: LinkStat) -> tuple[str | None, ...]:
+    """Return what tells one aggregated row from another: the values it is grouped by."""
+    return (
+        row.campaign_id,
+        row.subscriber_id,
+        row.device,
+        row.country,
+        row.ip,
+        row.browser,
+        row.custom_link_title,
+        row.params_name,
+        row.params_value,
+    )
+
+
+def delivery_day_key(row: DeliveryDay) -> date:
+    """Return what tells one delivery row from another: its day."""
+    return row.date
+
+
+def sorted_by_key(group: LinkGroup | None, sort: str | None) -> bool:
+    """Return whether link stats grouped by *group* and sorted by *sort* keep their order.
+
+    Rows sorted by their own group value keep their relative order while clicks arrive;
+    rows sorted by ``count`` (or in the server's unstated default order) may move.
+    """
+    if group is None or sort is None or group is LinkGroup.PARAMS:
+        return False
+    return sort.removeprefix("-") == group.value
 
 
 def decode_link_stats(

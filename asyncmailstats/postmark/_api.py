@@ -6,15 +6,16 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar, cast
 
-from .._paging import PageSource, Paginator, check_paging
+from .._paging import PagedEndpoint, PageSource, Paginator, check_paging
 from . import _decode, _wire
-from ._base import check_positive
+from ._base import check_positive, message_key
 from ._events import EventMethods
 from ._stats import StatsMethods
 from ._streams import history_pages, window_pages
 from .models import TrackLinks
 
 if TYPE_CHECKING:
+    from .._http import Response
     from .models import (
         Click,
         Open,
@@ -65,11 +66,13 @@ class PostmarkAPI(EventMethods, StatsMethods):
 
     # ------------------------------------------------------------------ messages
 
-    async def _search(
-        self, filters: _wire.Params, offset: int, count: int
-    ) -> tuple[Sequence[OutboundMessage], int]:
-        request = _wire.messages_request(filters, count=count, offset=offset)
-        return await self._call(request, _decode.decode_messages)
+    def _search(self, filters: _wire.Params) -> PagedEndpoint[OutboundMessage, Response]:
+        """Return the messages search with *filters* (dates included) as a paged endpoint."""
+        return self._paged(
+            lambda offset, count: _wire.messages_request(filters, count=count, offset=offset),
+            _decode.parse_messages,
+            message_key,
+        )
 
     def outbound_messages(
         self,

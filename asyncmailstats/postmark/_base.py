@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._offset_pages import PagedEndpoint, Parsed
+from ._decode import raise_for_status
 
 if TYPE_CHECKING:
     from .._client import ProviderClient
     from .._http import Request, Response
+    from .models import Click, Open, OutboundMessage
 
 T = TypeVar("T")
+
+
+def message_key(record: OutboundMessage) -> Hashable:
+    """Return what tells one message from another: its ``MessageID``."""
+    return record.message_id
+
+
+def open_key(record: Open) -> Hashable:
+    """Return what tells one open from another: message, recipient and time."""
+    return (record.message_id, record.recipient, record.received_at)
+
+
+def click_key(record: Click) -> Hashable:
+    """Return what tells one click from another: message, recipient, time and link."""
+    return (record.message_id, record.recipient, record.received_at, record.original_link)
 
 
 def check_positive(name: str, value: object) -> int:
@@ -39,3 +58,26 @@ class APIBase:
             decode, endpoint=request.endpoint, **kwargs
         )
         return await self._client.call(request, decoder)
+
+    def _paged(
+        self,
+        request: Callable[[int, int], Request],
+        parse: Callable[..., Parsed[T]],
+        key: Callable[[T], Hashable] | None,
+    ) -> PagedEndpoint[T, Response]:
+        """Return an offset-paged endpoint: *request* for a page, *parse* for its body.
+
+        Postmark's lists are newest first by an immutable time, or by the key itself,
+        so their order is stable while records arrive.
+        """
+        client = self._client
+        label = request(0, 1).endpoint
+
+        async def fetch(offset: int, count: int) -> Response:
+            page = request(offset, count)
+            return await client.fetch(page, functools.partial(raise_for_status, endpoint=label))
+
+        def parse_reply(response: Response) -> Parsed[T]:
+            return client.decode(response.body, functools.partial(parse, endpoint=label))
+
+        return PagedEndpoint(fetch, parse_reply, key, stable=True, label=f"Postmark {label}")

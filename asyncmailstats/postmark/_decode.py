@@ -13,6 +13,7 @@ import cattrs
 
 from .._convert import loads, structure
 from .._http import Response
+from .._offset_pages import Parsed
 from .._retry import parse_retry_after
 from ..exceptions import (
     APIError,
@@ -103,50 +104,84 @@ def error_from_response(  # noqa: PLR0911 - one return per row of the error tabl
     return APIError(text, **kwargs)
 
 
-def _json_object(response: Response, endpoint: str) -> dict[str, Any]:
+def raise_for_status(response: Response, *, endpoint: str) -> None:
+    """Raise the error a non-success reply stands for; do nothing for a 2xx reply."""
     if not 200 <= response.status < 300:
         raise error_from_response(response, endpoint=endpoint)
-    data = loads(response.body, endpoint=endpoint)
+
+
+def _json_object(response: Response, endpoint: str) -> dict[str, Any]:
+    raise_for_status(response, endpoint=endpoint)
+    return _object(response.body, endpoint)
+
+
+def _object(body: bytes, endpoint: str) -> dict[str, Any]:
+    data = loads(body, endpoint=endpoint)
     if not isinstance(data, dict):
         msg = f"expected a JSON object, got {type(data).__name__}"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+        raise DecodeError(msg, endpoint=endpoint, body=body)
     return data
 
 
 # --------------------------------------------------------------------------- decoders
 
 
-def _decode_list(
-    response: Response,
+def parse_list(
+    body: bytes,
     key: str,
     cls: type[T],
     *,
     endpoint: str,
-    converter: cattrs.Converter,
-) -> tuple[Sequence[T], int]:
-    data = _json_object(response, endpoint)
+    converter: cattrs.Converter = wire.CONVERTER,
+) -> Parsed[T]:
+    """Return the records under *key* of a successful list reply and its ``TotalCount``."""
+    data = _object(body, endpoint)
     raw_total = data.get(wire.TOTAL_COUNT)
     if isinstance(raw_total, bool) or not isinstance(raw_total, int | str):
         msg = f"{wire.TOTAL_COUNT} is missing or not an integer"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+        raise DecodeError(msg, endpoint=endpoint, body=body)
     try:
         total = int(raw_total)
     except ValueError:
         msg = f"{wire.TOTAL_COUNT} is not an integer: {raw_total!r}"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body) from None
+        raise DecodeError(msg, endpoint=endpoint, body=body) from None
+    if total < 0:
+        msg = f"{wire.TOTAL_COUNT} is negative: {total}"
+        raise DecodeError(msg, endpoint=endpoint, body=body)
     raw_items = data.get(key)
     if raw_items is None:
         raw_items = []
     if not isinstance(raw_items, list):
         msg = f"{key} is not a list"
-        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+        raise DecodeError(msg, endpoint=endpoint, body=body)
     hook = converter.get_structure_hook(cls)
     try:
         items = [hook(item, cls) for item in raw_items]
     except (cattrs.errors.CattrsError, ValueError, TypeError, KeyError, AttributeError):
         # Structure again one by one through the shared helper for a precise error.
         items = [structure(converter, item, cls, endpoint=endpoint) for item in raw_items]
-    return items, total
+    return Parsed(items, total)
+
+
+def parse_messages(
+    body: bytes, *, endpoint: str = MESSAGES_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+) -> Parsed[OutboundMessage]:
+    """Return the messages of one successful search reply and its ``TotalCount``."""
+    return parse_list(body, wire.MESSAGES, OutboundMessage, endpoint=endpoint, converter=converter)
+
+
+def parse_opens(
+    body: bytes, *, endpoint: str = OPENS_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+) -> Parsed[Open]:
+    """Return the opens of one successful page and its ``TotalCount``."""
+    return parse_list(body, wire.OPENS, Open, endpoint=endpoint, converter=converter)
+
+
+def parse_clicks(
+    body: bytes, *, endpoint: str = CLICKS_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+) -> Parsed[Click]:
+    """Return the clicks of one successful page and its ``TotalCount``."""
+    return parse_list(body, wire.CLICKS, Click, endpoint=endpoint, converter=converter)
 
 
 def decode_messages(
@@ -156,9 +191,9 @@ def decode_messages(
     converter: cattrs.Converter = wire.CONVERTER,
 ) -> tuple[Sequence[OutboundMessage], int]:
     """Return the messages of one search page and the search's ``TotalCount``."""
-    return _decode_list(
-        response, wire.MESSAGES, OutboundMessage, endpoint=endpoint, converter=converter
-    )
+    raise_for_status(response, endpoint=endpoint)
+    page = parse_messages(response.body, endpoint=endpoint, converter=converter)
+    return page.items, page.total
 
 
 def decode_opens(
@@ -168,7 +203,9 @@ def decode_opens(
     converter: cattrs.Converter = wire.CONVERTER,
 ) -> tuple[Sequence[Open], int]:
     """Return the opens of one page and the ``TotalCount``."""
-    return _decode_list(response, wire.OPENS, Open, endpoint=endpoint, converter=converter)
+    raise_for_status(response, endpoint=endpoint)
+    page = parse_opens(response.body, endpoint=endpoint, converter=converter)
+    return page.items, page.total
 
 
 def decode_clicks(
@@ -178,7 +215,9 @@ def decode_clicks(
     converter: cattrs.Converter = wire.CONVERTER,
 ) -> tuple[Sequence[Click], int]:
     """Return the clicks of one page and the ``TotalCount``."""
-    return _decode_list(response, wire.CLICKS, Click, endpoint=endpoint, converter=converter)
+    raise_for_status(response, endpoint=endpoint)
+    page = parse_clicks(response.body, endpoint=endpoint, converter=converter)
+    return page.items, page.total
 
 
 def decode_details(

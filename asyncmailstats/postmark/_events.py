@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from .._paging import offset_paginator
 from . import _decode, _wire
-from ._base import APIBase
+from ._base import APIBase, click_key, open_key
 
 if TYPE_CHECKING:
     from .._paging import Paginator
@@ -91,12 +90,13 @@ class EventMethods(APIBase):
             city=city,
         )
 
-        async def fetch(offset: int, count: int) -> tuple[Sequence[Open], int]:
-            request = _wire.opens_request(filters, count=count, offset=offset)
-            return await self._call(request, _decode.decode_opens)
-
+        endpoint = self._paged(
+            lambda offset, count: _wire.opens_request(filters, count=count, offset=offset),
+            _decode.parse_opens,
+            open_key,
+        )
         return offset_paginator(
-            fetch,
+            endpoint,
             limit=limit,
             page_size=page_size,
             max_page_size=_wire.MAX_PAGE_SIZE,
@@ -129,12 +129,13 @@ class EventMethods(APIBase):
         """
         _wire.encode_message_id(message_id)
 
-        async def fetch(offset: int, count: int) -> tuple[Sequence[Open], int]:
-            request = _wire.message_opens_request(message_id, count=count, offset=offset)
-            return await self._call(request, _decode.decode_opens)
-
+        endpoint = self._paged(
+            lambda offset, count: _wire.message_opens_request(message_id, count=count, offset=offset),
+            _decode.parse_opens,
+            open_key,
+        )
         return offset_paginator(
-            fetch,
+            endpoint,
             limit=limit,
             page_size=page_size,
             max_page_size=_wire.MAX_PAGE_SIZE,
@@ -211,12 +212,13 @@ class EventMethods(APIBase):
             city=city,
         )
 
-        async def fetch(offset: int, count: int) -> tuple[Sequence[Click], int]:
-            request = _wire.clicks_request(filters, count=count, offset=offset)
-            return await self._call(request, _decode.decode_clicks)
-
+        endpoint = self._paged(
+            lambda offset, count: _wire.clicks_request(filters, count=count, offset=offset),
+            _decode.parse_clicks,
+            click_key,
+        )
         return offset_paginator(
-            fetch,
+            endpoint,
             limit=limit,
             page_size=page_size,
             max_page_size=_wire.MAX_PAGE_SIZE,
@@ -247,12 +249,13 @@ class EventMethods(APIBase):
         """
         _wire.encode_message_id(message_id)
 
-        async def fetch(offset: int, count: int) -> tuple[Sequence[Click], int]:
-            request = _wire.message_clicks_request(message_id, count=count, offset=offset)
-            return await self._call(request, _decode.decode_clicks)
-
+        endpoint = self._paged(
+            lambda offset, count: _wire.message_clicks_request(message_id, count=count, offset=offset),
+            _decode.parse_clicks,
+            click_key,
+        )
         return offset_paginator(
-            fetch,
+            endpoint,
             limit=limit,
             page_size=page_size,
             max_page_size=_wire.MAX_PAGE_SIZE,

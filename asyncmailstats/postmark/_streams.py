@@ -12,11 +12,11 @@ import asyncio
 import datetime as dt
 import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from .._fanout import FanOut, fan_out
-from .._paging import Page, offset_pages
-from ..exceptions import NotFoundError
+from .._offset_pages import OffsetPages, Page, PagedEndpoint
+from ..exceptions import NotFoundError, ResultWindowError
 from ._wire import EASTERN, OFFSET_CEILING, Params, date_params, end_instant, start_instant
 from .models import OutboundMessage
 
@@ -26,12 +26,16 @@ T = TypeVar("T")
 #: an edge may both return what happened during that second.
 EDGE: Final = dt.timedelta(seconds=1)
 
-#: Fetch one page of a search: ``(filters with dates, offset, count) -> (items, total)``.
-SearchFetch = Callable[[Params, int, int], Awaitable[tuple[Sequence[OutboundMessage], int]]]
+#: The messages search with the given filters (dates included), as a paged endpoint.
+Search = Callable[[Params], PagedEndpoint[OutboundMessage, Any]]
 
 #: How many results a slice holds on average when a window over the ceiling is cut:
 #: well below the ceiling, so that the slices of an uneven range are likely under it.
 SLICE_TARGET: Final = 8_000
+
+#: The most windows one stream plans: ~80 million messages at :data:`SLICE_TARGET`.
+#: A total that would need more is refused at once rather than planned (or believed).
+MAX_WINDOWS: Final = 10_000
 
 _WINDOW_HINT: Final = (
     "the date range cannot be split further (over 10000 messages within one second, or "
@@ -75,6 +79,8 @@ def split_points(lower: dt.date, upper: dt.date, parts: int) -> list[dt.datetime
     points: list[dt.datetime] = []
     if span < 2 * EDGE:
         return points
+    # No more slices than whole seconds: a larger count could not be placed anyway.
+    parts = min(parts, int(span / EDGE))
     for part in range(1, parts):
         target = (start + span * part / parts).astimezone(dt.UTC).replace(microsecond=0)
         after = points[-1] if points else start
@@ -98,24 +104,26 @@ class _Window:
     than cut, the reply is also its first page, so no page is requested twice.
     """
 
-    __slots__ = ("high", "low", "task")
+    __slots__ = ("endpoint", "high", "low", "task")
 
     def __init__(self, low: dt.date, high: dt.date) -> None:
         self.low = low
         self.high = high
-        self.task: asyncio.Future[tuple[Sequence[OutboundMessage], int]] | None = None
+        self.endpoint: PagedEndpoint[OutboundMessage, Any] | None = None
+        self.task: asyncio.Future[Any] | None = None
 
     def params(self, filters: Params) -> Params:
         """Return the search filters with this window's dates."""
         return filters + date_params(self.low, self.high)
 
-    def probe(self, fetch: SearchFetch, filters: Params, count: int) -> None:
+    def probe(self, search: Search, filters: Params, count: int) -> None:
         """Send the request for the window's first *count* messages."""
-        self.task = asyncio.ensure_future(fetch(self.params(filters), 0, count))
+        self.endpoint = search(self.params(filters))
+        self.task = asyncio.ensure_future(self.endpoint.fetch(0, count))
         self.task.add_done_callback(_retrieve)
 
 
-def _retrieve(task: asyncio.Future[tuple[Sequence[OutboundMessage], int]]) -> None:
+def _retrieve(task: asyncio.Future[Any]) -> None:
     # Mark the exception of a dropped probe as retrieved; awaiting still raises it.
     if not task.cancelled():
         task.exception()
@@ -125,14 +133,15 @@ class _Windows:
     """The windows still to read, newest last, and the probes sent ahead of reading them.
 
     At most ``ahead`` probes are out (sent and not yet taken) at once, so however many
-    windows a range is cut into, the replies held are bounded.
+    windows a range is cut into, the replies held are bounded; and one stream plans at
+    most :data:`MAX_WINDOWS` windows, so a total that cannot be true costs no flood.
     """
 
-    __slots__ = ("_ahead", "_count", "_fetch", "_filters", "_out", "_todo")
+    __slots__ = ("_ahead", "_count", "_filters", "_out", "_planned", "_search", "_todo")
 
     def __init__(
         self,
-        fetch: SearchFetch,
+        search: Search,
         filters: Params,
         lower: dt.date,
         upper: dt.date,
@@ -140,21 +149,22 @@ class _Windows:
         count: int,
         ahead: int,
     ) -> None:
-        self._fetch = fetch
+        self._search = search
         self._filters = filters
         self._count = count
         self._ahead = ahead
         self._todo = [_Window(lower, upper)]
         self._out = 0
+        self._planned = 1
 
     def __bool__(self) -> bool:
         return bool(self._todo)
 
-    def take(self) -> tuple[_Window, asyncio.Future[tuple[Sequence[OutboundMessage], int]]]:
+    def take(self) -> tuple[_Window, asyncio.Future[Any]]:
         """Remove the newest window; return it with its probe (sent now if not yet)."""
         window = self._todo.pop()
         if window.task is None:
-            window.probe(self._fetch, self._filters, self._count)
+            window.probe(self._search, self._filters, self._count)
         else:
             self._out -= 1
         assert window.task is not None  # noqa: S101 - probe() sets it
@@ -166,14 +176,27 @@ class _Windows:
         It has to be when its *total* is over the ceiling and the stream needs more of it
         than the ceiling lets through (*need* is ``None`` for all of it). It is cut into
         ``ceil(total / SLICE_TARGET)`` slices, unless it is too narrow to cut at all.
+
+        Raises:
+            ResultWindowError: The slices would take the stream past :data:`MAX_WINDOWS`.
         """
         if total <= OFFSET_CEILING or (need is not None and need <= OFFSET_CEILING):
             return False
-        points = split_points(window.low, window.high, -(-total // SLICE_TARGET))
+        parts = -(-total // SLICE_TARGET)
+        if self._planned + parts > MAX_WINDOWS:
+            msg = (
+                f"Postmark reports {total} messages from {window.low} to {window.high}: "
+                f"reading them would take {parts} date windows, more than the "
+                f"{MAX_WINDOWS} one stream plans (or the reported total is wrong); narrow "
+                "the date range or the filters"
+            )
+            raise ResultWindowError(msg, total=total, ceiling=OFFSET_CEILING)
+        points = split_points(window.low, window.high, parts)
         if not points:
             return False
         bounds = [window.low, *points, window.high]
         self._todo += (_Window(low, high) for low, high in itertools.pairwise(bounds))
+        self._planned += len(bounds) - 1
         if need is None:
             self._probe_ahead(self._ahead)
         return True
@@ -195,7 +218,7 @@ class _Windows:
             if self._out >= most:
                 return
             if window.task is None:
-                window.probe(self._fetch, self._filters, self._count)
+                window.probe(self._search, self._filters, self._count)
                 self._out += 1
 
     async def aclose(self) -> None:
@@ -247,7 +270,7 @@ class _EdgeFilter:
 
 
 async def window_pages(
-    fetch: SearchFetch,
+    search: Search,
     filters: Params,
     lower: dt.date,
     upper: dt.date,
@@ -265,7 +288,7 @@ async def window_pages(
     a slice still over the ceiling is cut again the same way, and one too narrow to cut
     is read anyway (paging it then stops at the ceiling with ``ResultWindowError``).
 
-    Probes go through *fetch* like pages do (so the limiter bounds them too), for the
+    Probes go through the search like pages do (so the limiter bounds them too), for the
     next windows while the current one is read: at most ``max(2, prefetch)`` probes are
     out at once, and with a *limit* only the next window's, and only if the current one
     cannot reach the limit. With a limit that the first 10 000 results of a window
@@ -275,8 +298,11 @@ async def window_pages(
     missed; the messages of that second seen in the newer window are remembered (only
     those) and skipped in the older one.
 
+    Within a window, pages re-align over messages that arrive while it is read (see
+    :class:`~asyncmailstats._offset_pages.OffsetPages`), by ``MessageID``.
+
     Args:
-        fetch: Fetches one page of the search.
+        search: The messages search for given filters, as a paged endpoint.
         filters: The search filters, without dates.
         lower: The lower bound (a date or an aware datetime).
         upper: The upper bound, fixed for the whole stream.
@@ -285,36 +311,31 @@ async def window_pages(
         limit: Stop after about this many messages (the caller cuts exactly).
     """
     full = page_size if limit is None else max(1, min(page_size, limit))
-    windows = _Windows(fetch, filters, lower, upper, count=full, ahead=max(2, prefetch))
+    windows = _Windows(search, filters, lower, upper, count=full, ahead=max(2, prefetch))
     edges = _EdgeFilter()
     yielded = 0
     try:
         while windows and (limit is None or yielded < limit):
             window, probe = windows.take()
-            items, total = await probe
+            assert window.endpoint is not None  # noqa: S101 - set with the probe
+            first = window.endpoint.parse(await probe)
+            total = first.total
             # How far into this window the stream may go (``None``: to its end).
             need = None if limit is None else limit - yielded + edges.upcoming
             if windows.cut(window, total, need):
                 continue
             edges.start(window.low)
             windows.reading(total, need)
-            if total == 0:
+            if total == 0 and not first.items:
                 continue
-            params = window.params(filters)
-
-            async def fetch_window(
-                offset: int, count: int, dates: Params = params
-            ) -> tuple[Sequence[OutboundMessage], int]:
-                return await fetch(dates, offset, count)
-
-            pages = offset_pages(
-                fetch_window,
+            pages = OffsetPages(
+                window.endpoint,
                 page_size=page_size,
                 prefetch=prefetch,
                 limit=need,
                 ceiling=OFFSET_CEILING,
                 narrow_hint=_WINDOW_HINT,
-                first=(full, items, total),
+                first=(full, first),
             )
             try:
                 async for page in pages:

@@ -360,13 +360,26 @@ async def test_ceiling_smaller_than_a_page_shrinks_the_request() -> None:
     assert source.calls == [(0, 5)]
 
 
-async def test_a_shrinking_result_ends_the_stream_without_error() -> None:
-    """When a later page comes back short, the stream ends there (no ceiling error)."""
+async def test_a_short_page_before_the_total_is_not_the_end() -> None:
+    """A page shorter than asked while the total says more: paging goes on from its end."""
     source = Source(200)
 
     async def fetch(offset: int, count: int) -> tuple[Sequence[int], int]:
         items, _ = await source.fetch(offset, count)
         return (items[:3] if offset == 20 else items), 200
+
+    stream = offset_paginator(fetch, limit=None, page_size=10, max_page_size=10, prefetch=2)
+    assert await stream.to_list() == list(range(200))
+    assert (23, 10) in source.calls, "the page after the short one starts where it stopped"
+
+
+async def test_a_shrunk_total_ends_the_stream_without_error() -> None:
+    """A page that reaches the total its own reply reports ends the stream there."""
+    source = Source(200)
+
+    async def fetch(offset: int, count: int) -> tuple[Sequence[int], int]:
+        items, _ = await source.fetch(offset, count)
+        return (items[:3], 23) if offset == 20 else (items, 200)
 
     stream = offset_paginator(fetch, limit=None, page_size=10, max_page_size=10, prefetch=2)
     assert await stream.to_list() == [*range(20), 20, 21, 22]

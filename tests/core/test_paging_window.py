@@ -10,7 +10,7 @@ import pytest
 
 from asyncmailstats import Limits
 from asyncmailstats._http import Request, Response
-from asyncmailstats._paging import offset_paginator
+from asyncmailstats._paging import PagedEndpoint, Parsed, offset_paginator
 
 pytestmark = pytest.mark.usefixtures("no_leaked_tasks")
 
@@ -18,7 +18,7 @@ PAGE = 10
 
 
 def _paged_client(session: Any, memory_transport: Any, kit: Any, total: int) -> tuple[Any, list]:
-    """Return a pager fetch over the items endpoint, and the log of sends and decodes."""
+    """Return the items endpoint as the pager sees it, and the log of sends and decodes."""
     events: list[tuple[str, int]] = []
     endpoint = kit.ItemsEndpoint(total)
 
@@ -29,16 +29,19 @@ def _paged_client(session: Any, memory_transport: Any, kit: Any, total: int) -> 
     memory_transport.handler = handler
     client = kit.make_client(session, limits=Limits(max_concurrency=16))
 
-    def decode(response: Response) -> tuple[Sequence[int], int]:
+    def check(response: Response) -> None:
+        assert response.status == 200
+
+    def parse(response: Response) -> Parsed[int]:
         data = kit.decode_json(response)
         offset = data["items"][0] if data["items"] else -1
         events.append(("decode", offset))
-        return data["items"], data["total"]
+        return Parsed(data["items"], data["total"])
 
-    async def fetch(offset: int, count: int) -> tuple[Sequence[int], int]:
-        return await client.call(kit.items_request(offset, count), decode)
+    async def fetch(offset: int, count: int) -> Response:
+        return await client.fetch(kit.items_request(offset, count), check)
 
-    return fetch, events
+    return PagedEndpoint(fetch, parse), events
 
 
 @pytest.mark.parametrize("prefetch", [1, 2, 4])

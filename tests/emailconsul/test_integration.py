@@ -158,8 +158,9 @@ async def test_link_stats_walk_5000_rows_in_order_once() -> None:
         assert got == want
         assert len({row.ip for row in got}) == len(got)
         pages = [r for r in big.requests if r.path == "/tracking/link/stats/aggregated"]
-        assert len(pages) == math.ceil(len(want) / 100)
-        assert sorted(int(dict(r.query)["offset"]) for r in pages) == list(range(0, len(want), 100))
+        # After the first page, each page re-reads the last row of the one before it.
+        offsets = [0, *range(99, len(want) - 1, 99)]
+        assert sorted(int(dict(r.query)["offset"]) for r in pages) == offsets
 
 
 async def test_link_stats_limit_and_first_page(fake: FakeEmailConsul, ec: EmailConsulAPI) -> None:

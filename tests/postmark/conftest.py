@@ -45,6 +45,16 @@ class FakeClient:
             response = await response
         return decode(response)
 
+    async def fetch(self, request: Request, check: Callable[[Response], None]) -> Response:
+        def checked(response: Response) -> Response:
+            check(response)
+            return response
+
+        return await self.call(request, checked)
+
+    def decode(self, value: Any, parse: Callable[[Any], Any]) -> Any:
+        return parse(value)
+
 
 def wire_time(when: dt.datetime) -> str:
     """Format a timestamp like Postmark: Eastern offset, seven fractional digits."""
