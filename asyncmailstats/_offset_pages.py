@@ -39,8 +39,8 @@ R = TypeVar("R")
 #: ``fetch(offset, count)`` returns the page's items and the provider's total.
 Fetch = Callable[[int, int], Coroutine[Any, Any, tuple[Sequence[T], int]]]
 
-#: How many times in a row the stream looks for its anchor after losing it.
-REALIGN_ATTEMPTS = 2
+#: How many pages the stream asks for, at most, to find its anchor after losing it.
+REALIGN_ATTEMPTS = 4
 
 
 @attrs.frozen(slots=True)
@@ -235,14 +235,11 @@ class OffsetPages(Generic[T]):
         if not items and offset < parsed.total:
             self._empty(offset, parsed.total)
         start = self._align(offset, items)
-        attempts = 0
-        while start is None:
-            if attempts == REALIGN_ATTEMPTS:
-                self._lost(offset, parsed.total)
-            attempts += 1
-            offset, count, parsed = await self._search(parsed.total)
+        if start is None:
+            offset, count, parsed = await self._search(offset, items, parsed.total)
             items = parsed.items
             start = self._align(offset, items)
+            assert start is not None  # noqa: S101 - _search returns a page holding it
         if not self._source.stable and self._has_anchor:
             self._check_unmoved(offset, start, items, parsed.total)
         fresh = tuple(items[start:]) if start else tuple(items)
@@ -301,17 +298,39 @@ class OffsetPages(Generic[T]):
                 return index + 1
         return None
 
-    async def _search(self, total: int) -> tuple[int, int, Parsed[T]]:
-        """Request the page around where the anchor should be now the total is *total*."""
+    async def _search(
+        self, offset: int, items: Sequence[T], total: int
+    ) -> tuple[int, int, Parsed[T]]:
+        """Find the anchor after a page that lost it; return the page that holds it.
+
+        Records arriving at the head push the anchor on by as many places as the total
+        grew, so the page asked for starts just before where the total puts it, and
+        each reply tells where its own total puts it. The search fails (raising
+        :class:`PagingError`) when a reply covers that place and the anchor is not
+        there — records were removed or reordered — or when after
+        :data:`REALIGN_ATTEMPTS` replies the list still grows faster than it is read.
+        """
         self._cancel_window()
-        moved = total - (self._total or 0)
-        guess = max(0, self._base - 1 + moved)
-        offset = max(0, guess - self._page_size // 2)
-        count = self._page_size
-        if self._ceiling is not None:
-            offset = min(offset, max(0, self._ceiling - count))
-            count = min(count, self._ceiling - offset)
-        return offset, count, await self._get(offset, count)
+        previous = self._total if self._total is not None else total
+        size = self._page_size
+        guess = max(0, self._base - 1 + total - previous)
+        for _ in range(REALIGN_ATTEMPTS):
+            if offset <= guess < offset + len(items):
+                self._lost(offset, total)  # the page covers where it should be: not there
+            # One place of margin before the guess; the rest of the page is room for
+            # records arriving while the request travels.
+            offset = max(0, guess - 1)
+            count = size
+            if self._ceiling is not None:
+                offset = min(offset, max(0, self._ceiling - count))
+                count = min(count, self._ceiling - offset)
+            parsed = await self._get(offset, count)
+            items, total = parsed.items, parsed.total
+            if self._align(offset, items) is not None:
+                return offset, count, parsed
+            guess = max(0, self._base - 1 + total - previous)
+        self._lost(offset, total)
+        raise AssertionError  # pragma: no cover - _lost raises
 
     def _check_unmoved(self, offset: int, start: int, items: Sequence[T], total: int) -> None:
         shift = offset + start - self._base
