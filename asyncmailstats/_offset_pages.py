@@ -128,7 +128,9 @@ class OffsetPages(Generic[T]):
     ``first`` is the first page when it was fetched already, as ``(count asked for,
     parsed page)``: the stream starts from it instead of requesting it again. A
     plain ``fetch(offset, count) -> (items, total)`` function may stand for the
-    endpoint.
+    endpoint. Reaching the ``ceiling`` before the total raises ``ResultWindowError``,
+    or, with ``stop_at_ceiling``, ends the stream and sets :attr:`stopped_at_ceiling`
+    (for a caller that goes on another way, such as a narrower date window).
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class OffsetPages(Generic[T]):
         ceiling: int | None = None,
         narrow_hint: str = "",
         first: tuple[int, Parsed[T]] | None = None,
+        stop_at_ceiling: bool = False,
     ) -> None:
         if not isinstance(source, PagedEndpoint):
             source = from_fetch(source)
@@ -152,6 +155,10 @@ class OffsetPages(Generic[T]):
         self._limit = limit
         self._ceiling = ceiling
         self._narrow_hint = narrow_hint
+        self._stop_at_ceiling = stop_at_ceiling
+        #: Whether the stream stopped at the ceiling before its total (with
+        #: ``stop_at_ceiling``, instead of raising ``ResultWindowError``).
+        self.stopped_at_ceiling = False
         self._window: collections.deque[_Request] = collections.deque()
         self._started = False
         self._next = 0  # where the next planned request's new records start
@@ -315,6 +322,8 @@ class OffsetPages(Generic[T]):
         size = self._page_size
         guess = max(0, self._base - 1 + total - previous)
         for _ in range(REALIGN_ATTEMPTS):
+            if self._ceiling is not None and guess >= self._ceiling - 1:
+                self._at_ceiling(total)  # pushed past what offsets can reach
             if offset <= guess < offset + len(items):
                 self._lost(offset, total)  # the page covers where it should be: not there
             # One place of margin before the guess; the rest of the page is room for
@@ -381,6 +390,11 @@ class OffsetPages(Generic[T]):
 
     # ------------------------------------------------------------------ endings
 
+    @property
+    def total(self) -> int | None:
+        """The total the provider reported with the last page read (``None`` before)."""
+        return self._total
+
     def _limit_reached(self) -> bool:
         return self._limit is not None and self._yielded >= self._limit
 
@@ -391,13 +405,24 @@ class OffsetPages(Generic[T]):
         if self._reached or self._limit_reached() or total is None or ceiling is None:
             raise StopAsyncIteration
         if total > ceiling and self._base >= ceiling:
-            hint = f"; {self._narrow_hint}" if self._narrow_hint else ""
-            msg = (
-                f"reached the provider's offset ceiling: only {ceiling} of {total} results "
-                f"can be paged{hint}"
-            )
-            raise ResultWindowError(msg, total=total, ceiling=ceiling)
+            self._at_ceiling(total)
         raise StopAsyncIteration
+
+    def _at_ceiling(self, total: int) -> None:
+        """End the stream at the ceiling: quietly if asked to, else with an error."""
+        ceiling = self._ceiling
+        assert ceiling is not None  # noqa: S101 - only called with a ceiling
+        self._done = True
+        self._cancel_window()
+        if self._stop_at_ceiling:
+            self.stopped_at_ceiling = True
+            raise StopAsyncIteration
+        hint = f"; {self._narrow_hint}" if self._narrow_hint else ""
+        msg = (
+            f"reached the provider's offset ceiling: only {ceiling} of {total} results "
+            f"can be paged{hint}"
+        )
+        raise ResultWindowError(msg, total=total, ceiling=ceiling)
 
     def _label(self) -> str:
         return self._source.label or "paged endpoint"

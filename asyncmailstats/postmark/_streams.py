@@ -11,7 +11,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Sequence,
+)
 from typing import Any, Final, TypeVar
 
 from .._fanout import FanOut, fan_out
@@ -36,6 +43,9 @@ SLICE_TARGET: Final = 8_000
 #: The most windows one stream plans: ~80 million messages at :data:`SLICE_TARGET`.
 #: A total that would need more is refused at once rather than planned (or believed).
 MAX_WINDOWS: Final = 10_000
+
+#: How many cut points are placed between two turns of the event loop.
+_PLAN_BATCH: Final = 256
 
 _WINDOW_HINT: Final = (
     "the date range cannot be split further (over 10000 messages within one second, or "
@@ -73,22 +83,26 @@ def split_points(lower: dt.date, upper: dt.date, parts: int) -> list[dt.datetime
     points are distinct and there may be fewer of them. A range under two seconds has
     none.
     """
+    return list(iter_split_points(lower, upper, parts))
+
+
+def iter_split_points(lower: dt.date, upper: dt.date, parts: int) -> Iterator[dt.datetime]:
+    """Yield the points of :func:`split_points` one by one (so a caller can pause)."""
     start = start_instant(lower)
     end = end_instant(upper)
     span = end - start
-    points: list[dt.datetime] = []
     if span < 2 * EDGE:
-        return points
+        return
     # No more slices than whole seconds: a larger count could not be placed anyway.
     parts = min(parts, int(span / EDGE))
+    after = start
     for part in range(1, parts):
         target = (start + span * part / parts).astimezone(dt.UTC).replace(microsecond=0)
-        after = points[-1] if points else start
         for candidate in _around(target):
             if after < candidate < end and unambiguous(candidate):
-                points.append(candidate)
+                yield candidate
+                after = candidate
                 break
-    return points
 
 
 def _around(middle: dt.datetime) -> list[dt.datetime]:
@@ -160,6 +174,11 @@ class _Windows:
     def __bool__(self) -> bool:
         return bool(self._todo)
 
+    def push(self, window: _Window) -> None:
+        """Put *window* back as the next one to read (the rest of one read in part)."""
+        self._todo.append(window)
+        self._planned += 1
+
     def take(self) -> tuple[_Window, asyncio.Future[Any]]:
         """Remove the newest window; return it with its probe (sent now if not yet)."""
         window = self._todo.pop()
@@ -170,7 +189,7 @@ class _Windows:
         assert window.task is not None  # noqa: S101 - probe() sets it
         return window, window.task
 
-    def cut(self, window: _Window, total: int, need: int | None) -> bool:
+    async def cut(self, window: _Window, total: int, need: int | None) -> bool:
         """Put back *window* as slices to read first, if it has to be cut; return whether.
 
         It has to be when its *total* is over the ceiling and the stream needs more of it
@@ -191,7 +210,11 @@ class _Windows:
                 "the date range or the filters"
             )
             raise ResultWindowError(msg, total=total, ceiling=OFFSET_CEILING)
-        points = split_points(window.low, window.high, parts)
+        points = []
+        for point in iter_split_points(window.low, window.high, parts):
+            points.append(point)
+            if len(points) % _PLAN_BATCH == 0:
+                await asyncio.sleep(0)  # thousands of slices: let the loop run between
         if not points:
             return False
         bounds = [window.low, *points, window.high]
@@ -231,14 +254,21 @@ class _Windows:
 
 
 class _EdgeFilter:
-    """Drops from a window what the newer window already yielded from their shared second."""
+    """Drops from a window what the newer window already yielded from their shared second.
 
-    __slots__ = ("_at_edge", "_edge_end", "_seen")
+    It also remembers the messages yielded within the second of the newest one read
+    last (the *tail*): when a window grows past the ceiling while it is read, the rest
+    of it is read as a window ending at that second, which repeats them.
+    """
+
+    __slots__ = ("_at_edge", "_edge_end", "_seen", "_tail", "_tail_second")
 
     def __init__(self) -> None:
         self._seen: frozenset[str] = frozenset()
         self._at_edge: set[str] = set()
         self._edge_end: dt.datetime | None = None
+        self._tail: set[str] = set()
+        self._tail_second: dt.datetime | None = None
 
     @property
     def carried(self) -> int:
@@ -250,11 +280,20 @@ class _EdgeFilter:
         """How many messages of the current window the next (older) one may repeat."""
         return len(self._at_edge)
 
+    @property
+    def tail_second(self) -> dt.datetime | None:
+        """The whole second of the last message yielded (``None`` before any)."""
+        return self._tail_second
+
     def start(self, low: dt.date) -> None:
         """Begin the next (older) window, whose lower bound is *low*."""
         self._seen = frozenset(self._at_edge)
         self._at_edge = set()
         self._edge_end = start_instant(low) + EDGE
+
+    def resume(self) -> None:
+        """Let the next window also skip what was yielded within the tail second."""
+        self._at_edge |= self._tail
 
     def fresh(self, messages: Sequence[OutboundMessage]) -> list[OutboundMessage]:
         """Return the messages not yielded before, remembering those at the lower edge."""
@@ -266,7 +305,38 @@ class _EdgeFilter:
             if message.received_at < self._edge_end:
                 self._at_edge.add(message.message_id)
             fresh.append(message)
+        if fresh:
+            second = fresh[-1].received_at.replace(microsecond=0)
+            if second != self._tail_second:
+                self._tail = {m.message_id for m in fresh if m.received_at >= second}
+                self._tail_second = second
+            else:
+                self._tail.update(m.message_id for m in fresh)
         return fresh
+
+
+def _rest_of(window: _Window, edges: _EdgeFilter, total: int) -> _Window:
+    """Return the part of *window* not read yet, after its stream stopped at the ceiling.
+
+    That happens when messages arriving in the window push it past the ceiling while it
+    is read: the rest is every message up to the second of the last one yielded (those
+    of that second already yielded are skipped by *edges*).
+
+    Raises:
+        ResultWindowError: The rest would not be narrower (over 10 000 messages within
+            one second), or its bound falls in the hour repeated when daylight saving
+            time ends, where Postmark may read it as another instant.
+    """
+    second = edges.tail_second
+    if (
+        second is None
+        or end_instant(second) >= end_instant(window.high)
+        or not unambiguous(second)
+    ):
+        msg = f"reached the provider's offset ceiling within one window; {_WINDOW_HINT}"
+        raise ResultWindowError(msg, total=total, ceiling=OFFSET_CEILING)
+    edges.resume()
+    return _Window(window.low, second)
 
 
 async def window_pages(
@@ -322,7 +392,7 @@ async def window_pages(
             total = first.total
             # How far into this window the stream may go (``None``: to its end).
             need = None if limit is None else limit - yielded + edges.upcoming
-            if windows.cut(window, total, need):
+            if await windows.cut(window, total, need):
                 continue
             edges.start(window.low)
             windows.reading(total, need)
@@ -336,6 +406,7 @@ async def window_pages(
                 ceiling=OFFSET_CEILING,
                 narrow_hint=_WINDOW_HINT,
                 first=(full, first),
+                stop_at_ceiling=True,
             )
             try:
                 async for page in pages:
@@ -345,6 +416,8 @@ async def window_pages(
                         yielded += len(fresh)
             finally:
                 await pages.aclose()
+            if pages.stopped_at_ceiling and (limit is None or yielded < limit):
+                windows.push(_rest_of(window, edges, pages.total or total))
     finally:
         await windows.aclose()
 
