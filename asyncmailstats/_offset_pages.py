@@ -168,6 +168,8 @@ class OffsetPages(Generic[T]):
         self._anchor_item: T | None = None
         self._has_anchor = False
         self._total: int | None = None
+        self._growth = 0  # how much the total grew between the last two pages
+        self._stalled = 0  # pages in a row that brought nothing new
         self._yielded = 0
         self._short: int | None = None  # the length of the last short page
         self._reached = False  # the last page reached the total
@@ -250,6 +252,7 @@ class OffsetPages(Generic[T]):
         if not self._source.stable and self._has_anchor:
             self._check_unmoved(offset, start, items, parsed.total)
         fresh = tuple(items[start:]) if start else tuple(items)
+        self._progress(fresh, offset, parsed.total)
         position = self._yielded
         self._yielded += len(fresh)
         # Pages of one record cannot overlap: such a stream pages by position alone.
@@ -259,9 +262,32 @@ class OffsetPages(Generic[T]):
             self._anchor_item = last
             self._anchor = self._key(last)
         self._base = offset + len(items)
+        if self._total is not None:
+            self._growth = max(0, parsed.total - self._total)
         self._total = parsed.total
         self._plan(offset, count, len(items), parsed.total)
         return Page(fresh, position, parsed.total)
+
+    def _progress(self, fresh: Sequence[T], offset: int, total: int) -> None:
+        """Give up on a list that grows ahead of the stream faster than it is read."""
+        if fresh or not self._started or self._base >= total:
+            self._stalled = 0
+            return
+        self._stalled += 1
+        if self._stalled > REALIGN_ATTEMPTS:
+            msg = (
+                f"{self._label()}: the result grows ahead of the stream faster than pages "
+                f"of {self._page_size} can read it ({self._total} -> {total} results, "
+                f"{self._stalled} pages in a row with nothing new); ask for larger pages "
+                "or read a period that has ended"
+            )
+            raise PagingError(
+                msg,
+                endpoint=self._source.label or None,
+                offset=offset,
+                total=total,
+                previous_total=self._total,
+            )
 
     def _plan(self, offset: int, count: int, got: int, total: int) -> None:
         """Decide what to request next after a page of *got* records out of *count*."""
@@ -376,7 +402,8 @@ class OffsetPages(Generic[T]):
         fetch = self._source.fetch
         while len(self._window) < self._prefetch and self._next < self._end:
             offset = self._next - overlap if self._next > 0 else 0
-            count = min(size, self._end - offset)
+            # Up to the end the last page told, and as far again as the list just grew.
+            count = min(size, self._end + self._growth - offset)
             if self._ceiling is not None:
                 count = min(count, self._ceiling - offset)
             if count <= 0 or offset + count <= self._next:

@@ -1,8 +1,10 @@
 """Tools for testing code that uses asyncmailstats, and for testing asyncmailstats itself.
 
 The fake provider servers are real aiohttp servers on 127.0.0.1 with a random port,
-serving a seeded synthetic dataset. They are imported lazily so that importing
-``asyncmailstats.testing`` stays cheap.
+serving a seeded synthetic dataset. A :class:`FaultPlan` makes them fail the way real
+services do; a :class:`LivePlan` makes them keep recording while they are paged and
+page sloppily. They are imported lazily so that importing ``asyncmailstats.testing``
+stays cheap.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from .._retry import instant_retries
 
 if TYPE_CHECKING:
     from ._emailconsul import FakeEmailConsul
+    from ._faults import FaultPlan
     from ._getresponse import FakeGetResponse
+    from ._live import LivePlan
     from ._postmark import FakePostmark
-    from ._server import FakeServer, FaultPlan, RecordedRequest
+    from ._server import FakeServer, RecordedRequest
 
 __all__ = [
     "FakeEmailConsul",
@@ -24,6 +28,7 @@ __all__ = [
     "FakePostmark",
     "FakeServer",
     "FaultPlan",
+    "LivePlan",
     "RecordedRequest",
     "instant_retries",
 ]
@@ -33,7 +38,8 @@ _LAZY = {
     "FakeGetResponse": "._getresponse",
     "FakePostmark": "._postmark",
     "FakeServer": "._server",
-    "FaultPlan": "._server",
+    "FaultPlan": "._faults",
+    "LivePlan": "._live",
     "RecordedRequest": "._server",
 }
 

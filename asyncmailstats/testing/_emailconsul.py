@@ -14,284 +14,75 @@ API's behaviour is undocumented the fake makes a choice and states it:
   emails are left out; ``status`` matches the email's status word exactly;
 * unknown query parameters, malformed values and unknown sort fields get a 400 with a
   JSON body ``{"error": "bad_request", "message": ...}``; a wrong or missing key a 401.
+
+With a :class:`~asyncmailstats.testing.LivePlan` the server keeps recording link logs
+while it is paged, and pages sloppily the way the plan says. The dataset and its rows
+(``_emailconsul_data``) and the query checks (``_emailconsul_query``) live apart; this
+module holds the public API and the endpoints.
 """
 
 from __future__ import annotations
 
-import json
-import operator
 import random
-import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-import attrs
 from aiohttp import web
 
-from ._server import FakeServer, FaultPlan
+from ._emailconsul_data import (
+    _DELIVERY_FIELDS,
+    Delivery,
+    LinkLog,
+    PixelLog,
+    _generate,
+    _LinkArrivals,
+)
+from ._emailconsul_query import (
+    _LINK_FILTERS,
+    _LINK_GROUPS,
+    _PAGE_DEFAULT,
+    _PAGE_MAX,
+    _PAGING,
+    _PIXEL_FILTERS,
+    _PIXEL_GROUPS,
+    _BadRequestError,
+    _group,
+    _int,
+    _select,
+    _series,
+    _single,
+    _sorted,
+    _statuses,
+)
+from ._faults import FaultPlan
+from ._live import LivePlan, _LiveFake
+
+__all__ = ["Delivery", "FakeEmailConsul", "LinkLog", "PixelLog"]
 
 _LINK_STATS: Final = "/tracking/link/stats/aggregated"
 _LINK_SERIES: Final = "/tracking/link/stats/timeseries"
 _PIXEL_SERIES: Final = "/tracking/pixel/stats/timeseries"
 _DELIVERY: Final = "/email_delivery/emails/stats/timeseries"
-_PAGING: Final = ("offset", "limit")
-_LINK_FILTERS: Final = ("campaign_id", "subscriber_id", "profile_id")
-_PIXEL_FILTERS: Final = ("campaign_id", "subscriber_id")
-_PAGE_DEFAULT: Final = 100
-_PAGE_MAX: Final = 1000
-_SPAN: Final = timedelta(days=30)
-
-_FIELD_GROUPS: Final = ("campaign_id", "subscriber_id", "device", "country", "ip", "browser")
-_LINK_GROUPS: Final = {
-    **{name: (name,) for name in (*_FIELD_GROUPS, "custom_link_title")},
-    "params": ("params_name", "params_value"),
+#: The period ``total_ignores_filter`` counts over: all of it.
+_WHOLE_PERIOD: Final = {
+    "period_from": "0001-01-01T00:00:00.000Z",
+    "period_to": "9999-12-31T23:59:59.999Z",
 }
-_PIXEL_GROUPS: Final = {"campaign_id": ("campaign_id",), "subscriber_id": ("subscriber_id",)}
+_MS: Final = timedelta(milliseconds=1)
 
-#: The status words of :class:`Delivery`; each counts under its lower-case name.
-DELIVERY_STATUSES: Final = (
-    "REQUESTED",
-    "SENDING",
-    "DELIVERED",
-    "HARD_BOUNCED",
-    "BOUNCED",
-    "DROPPED_UNSUBSCRIBED",
-    "DROPPED_HARD_BOUNCED",
-    "DROPPED_SPAM_REPORTED",
-    "DROPPED_MANUALLY_SUPPRESSED",
-)
-#: What can happen to a delivered email; each counts under its own name.
-DELIVERY_FLAGS: Final = ("opened", "clicked", "unsubscribed", "spam_reported")
-_DELIVERY_FIELDS: Final = (
-    "total_count",
-    *(s.lower() for s in DELIVERY_STATUSES[:5]),
-    *DELIVERY_FLAGS,
-    *(s.lower() for s in DELIVERY_STATUSES[5:]),
-)
-
-_DEVICES: Final = ("desktop", "iPhone", "iPad", "Android", "Pixel 8", "Galaxy S23")
-_COUNTRIES: Final = ("US", "DE", "GB", "FR", "DK", "BR", "IN", "JP", "CA", "AU")
-_BROWSERS: Final = ("Chrome 120.0", "Safari 17.2", "Firefox 121.0", "Edge 120.0", "Opera 105")
-_TITLES: Final = ("Shop now", "Read more", "View online", "Pricing", "Unsubscribe")
-_PARAMS: Final = {
-    "utm_source": ("newsletter", "digest", "promo"),
-    "utm_medium": ("email",),
-    "utm_campaign": ("spring", "summer", "launch", "winback"),
-}
-_DOMAINS: Final = ("example.com", "example.org", "example.net", "mail.example.co.uk")
+Rows = Callable[[Mapping[str, str]], list[dict[str, Any]]]
 
 
-@attrs.frozen(slots=True)
-class LinkLog:
-    """One recorded link click."""
-
-    timestamp: datetime
-    campaign_id: str
-    subscriber_id: str
-    profile_id: str
-    device: str
-    country: str
-    ip: str
-    browser: str
-    custom_link_title: str
-    params_name: str
-    params_value: str
-
-
-@attrs.frozen(slots=True)
-class PixelLog:
-    """One recorded open (tracking pixel load)."""
-
-    timestamp: datetime
-    campaign_id: str
-    subscriber_id: str
-    device: str
-    ip: str
-
-
-@attrs.frozen(slots=True)
-class Delivery:
-    """One email handed to EmailConsul: when, to which domain, its status and events."""
-
-    timestamp: datetime
-    domain: str
-    status: str
-    flags: frozenset[str]
-
-
-class _BadRequestError(Exception):
-    """A request parameter the fake refuses (answered with HTTP 400)."""
-
-
-def _generate(
-    rng: random.Random, now: datetime, link_logs: int, pixel_logs: int, deliveries: int
-) -> tuple[tuple[LinkLog, ...], tuple[PixelLog, ...], tuple[Delivery, ...]]:
-    campaigns = [f"cmp_{rng.getrandbits(24):06x}" for _ in range(8)]
-    profiles = [f"prof-{n}" for n in range(1, 5)]
-    subscribers = [
-        f"sub-{n:05d}" if n % 3 else f"reader.{n}@{rng.choice(_DOMAINS)}"
-        for n in range(max(1, (link_logs + pixel_logs) // 6))
-    ]
-    span_ms = int(_SPAN.total_seconds() * 1000)
-
-    def when() -> datetime:
-        return now - timedelta(milliseconds=rng.randrange(span_ms))
-
-    def ip() -> str:
-        bits = rng.getrandbits(24)
-        return f"10.{bits >> 16}.{(bits >> 8) & 0xFF}.{bits & 0xFF}"
-
-    links = []
-    for _ in range(link_logs):
-        name = rng.choice(tuple(_PARAMS))
-        links.append(
-            LinkLog(
-                timestamp=when(),
-                campaign_id=rng.choice(campaigns),
-                subscriber_id=rng.choice(subscribers),
-                profile_id=rng.choice(profiles),
-                device=rng.choice(_DEVICES),
-                country=rng.choices(_COUNTRIES, weights=range(len(_COUNTRIES), 0, -1))[0],
-                ip=ip(),
-                browser=rng.choice(_BROWSERS),
-                custom_link_title=rng.choice(_TITLES),
-                params_name=name,
-                params_value=rng.choice(_PARAMS[name]),
-            )
-        )
-    pixels = [
-        PixelLog(when(), rng.choice(campaigns), rng.choice(subscribers), rng.choice(_DEVICES), ip())
-        for _ in range(pixel_logs)
-    ]
-    weights = (3, 2, 70, 3, 5, 4, 3, 1, 1)
-    emails = []
-    for _ in range(deliveries):
-        status = rng.choices(DELIVERY_STATUSES, weights=weights)[0]
-        flags: set[str] = set()
-        if status == "DELIVERED":
-            flags = {
-                f
-                for f, p in zip(DELIVERY_FLAGS, (0.4, 0.15, 0.02, 0.01), strict=True)
-                if rng.random() < p
-            }
-        emails.append(Delivery(when(), rng.choice(_DOMAINS), status, frozenset(flags)))
-    key = operator.attrgetter("timestamp")
-    return (
-        tuple(sorted(links, key=key)),
-        tuple(sorted(pixels, key=key)),
-        tuple(sorted(emails, key=key)),
-    )
-
-
-_PERIOD_SHAPE: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
-
-
-def _single(
-    query: Mapping[str, str], getall: Callable[[str], list[str]], allowed: Iterable[str]
-) -> dict[str, str]:
-    known = set(allowed)
-    for name in query:
-        if name not in known:
-            raise _BadRequestError(f"unknown parameter {name!r}")
-        if len(getall(name)) > 1:
-            raise _BadRequestError(f"parameter {name!r} given more than once")
-    return dict(query)
-
-
-def _instant(query: Mapping[str, str], name: str) -> datetime:
-    raw = query.get(name)
-    if raw is None:
-        raise _BadRequestError(f"{name} is required")
-    if _PERIOD_SHAPE.fullmatch(raw) is None:
-        raise _BadRequestError(f"{name} must look like 2021-07-06T00:00:00.000Z")
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError:
-        raise _BadRequestError(f"{name} is not a valid date-time") from None
-
-
-def _period(query: Mapping[str, str]) -> tuple[datetime, datetime]:
-    start, end = _instant(query, "period_from"), _instant(query, "period_to")
-    if start > end:
-        raise _BadRequestError("period_from must not be after period_to")
-    return start, end
-
-
-def _int(
-    query: Mapping[str, str], name: str, default: int, minimum: int, maximum: int | None = None
-) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not raw.isascii():
-        raise _BadRequestError(f"{name} must be a non-negative integer")
-    value = int(raw)
-    if value < minimum or (maximum is not None and value > maximum):
-        raise _BadRequestError(f"{name} must be between {minimum} and {maximum}")
-    return value
-
-
-def _sorted(
-    rows: list[dict[str, Any]], query: Mapping[str, str], fields: Iterable[str], default: str
-) -> list[dict[str, Any]]:
-    raw = query.get("sort", default)
-    descending = raw.startswith("-")
-    name = raw[1:] if descending else raw
-    if name not in set(fields):
-        raise _BadRequestError(f"cannot sort by {raw!r}")
-    # Rows arrive ordered by their group; a stable sort keeps that order among ties.
-    return sorted(rows, key=lambda row: row[name], reverse=descending)
-
-
-def _group(
-    query: Mapping[str, str], groups: Mapping[str, tuple[str, ...]], default: str | None
-) -> tuple[str, ...]:
-    name = query.get("group", default)
-    if name is None:
-        return ()
-    if name not in groups:
-        raise _BadRequestError(f"unknown group {name!r}")
-    return groups[name]
-
-
-def _select(items: Iterable[Any], query: Mapping[str, str], filters: Iterable[str]) -> list[Any]:
-    """Return the items inside the query's period that match its equality filters."""
-    start, end = _period(query)
-    wanted = [(name, query[name]) for name in filters if name in query]
-    return [
-        item
-        for item in items
-        if start <= item.timestamp <= end and all(getattr(item, n) == v for n, v in wanted)
-    ]
-
-
-def _series(items: Iterable[Any], fields: tuple[str, ...]) -> list[dict[str, Any]]:
-    counts = Counter((item.timestamp.date(), *(getattr(item, f) for f in fields)) for item in items)
-    return [
-        {"date": key[0].isoformat(), "count": n, **dict(zip(fields, key[1:], strict=True))}
-        for key, n in sorted(counts.items())
-    ]
-
-
-def _statuses(raw: str) -> set[str]:
-    try:
-        words = json.loads(raw) if raw.startswith("[") else raw.split(",")
-    except ValueError:
-        words = None
-    if not isinstance(words, list) or not words or not all(isinstance(w, str) for w in words):
-        raise _BadRequestError(
-            "status must be a status word, comma-separated words or a JSON array"
-        )
-    unknown = set(words) - set(DELIVERY_STATUSES)
-    if unknown:
-        raise _BadRequestError(f"unknown status {min(unknown)!r}")
-    return set(words)
-
-
-class FakeEmailConsul(FakeServer):
+class FakeEmailConsul(_LiveFake):
     """A fake EmailConsul statistics API serving seeded link, pixel and delivery logs.
+
+    With a :class:`~asyncmailstats.testing.LivePlan`, link logs keep arriving (after
+    list pages, by wall clock, or from :meth:`add_link_logs`), each 1 ms after the
+    newest so far and so later than every log of the dataset; aggregates and series
+    count them at once. A client that wants to see them asks for a ``period_to`` later
+    than ``now``.
 
     Args:
         link_logs: How many link clicks to generate.
@@ -304,6 +95,8 @@ class FakeEmailConsul(FakeServer):
         auth_header: The header that carries the key.
         now: The end of the 30 days the logs spread over (aware); the current time
             when ``None``.
+        live: How the server keeps recording and pages while it runs; ``None``: a
+            still dataset paged exactly.
 
     Example::
 
@@ -323,6 +116,7 @@ class FakeEmailConsul(FakeServer):
         api_key: str | None = None,
         auth_header: str = "X-API-Key",
         now: datetime | None = None,
+        live: LivePlan | None = None,
     ) -> None:
         for name, value in (
             ("link_logs", link_logs),
@@ -335,7 +129,7 @@ class FakeEmailConsul(FakeServer):
                 raise ValueError(f"{name} must not be negative")
         if now is not None and now.utcoffset() is None:
             raise ValueError("now must be timezone-aware")
-        super().__init__(latency=latency, faults=faults)
+        super().__init__(latency=latency, faults=faults, live=live)
         #: The end of the period the dataset covers.
         self.now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         #: The key clients must send in :attr:`auth_header`.
@@ -345,11 +139,46 @@ class FakeEmailConsul(FakeServer):
             else f"ec_test_{random.Random(f'key-{seed}').getrandbits(64):016x}"
         )
         self.auth_header = auth_header
-        #: Every click, pixel load and email, oldest first.
-        self.link_logs, self.pixel_logs, self.deliveries = _generate(
+        links, pixels, emails = _generate(
             random.Random(seed), self.now, link_logs, pixel_logs, deliveries
         )
+        #: Every pixel load, oldest first.
+        self.pixel_logs: tuple[PixelLog, ...] = pixels
+        #: Every email, oldest first.
+        self.deliveries: tuple[Delivery, ...] = emails
+        self._links = list(links)  # oldest first; arrivals are appended
+        self._links_view: tuple[LinkLog, ...] | None = links
+        self._seed = seed
+        self._arrivals: _LinkArrivals | None = None
+        self._clock = self.now  # nothing generated is later than `now`
         self._cache: dict[tuple[object, ...], list[dict[str, Any]]] = {}
+
+    @property
+    def link_logs(self) -> tuple[LinkLog, ...]:
+        """Every link click, oldest first, arrivals included.
+
+        A tuple of frozen records: keep it as the truth of this moment; arrivals make the
+        next read a new tuple.
+        """
+        if self._links_view is None:
+            self._links_view = tuple(self._links)
+        return self._links_view
+
+    def add_link_logs(self, count: int) -> list[LinkLog]:
+        """Record *count* new link clicks, each 1 ms after the newest log so far.
+
+        Most reuse the dataset's campaigns, subscribers and countries; every fourth
+        arrival opens new ones (a new campaign, subscriber and country). Call it from the
+        server's event loop, between requests; aggregates and series count them at once.
+
+        Returns:
+            The new logs, oldest first, as :attr:`link_logs` now ends with them.
+        """
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"count must be an integer, got {type(count).__name__}")
+        if count < 0:
+            raise ValueError(f"count must not be negative, got {count}")
+        return self._add_links(count, None)
 
     def routes(self) -> list[web.RouteDef]:
         """Return the four statistics endpoints."""
@@ -364,11 +193,43 @@ class FakeEmailConsul(FakeServer):
             for path, names, rows, paged in endpoints
         ]
 
+    # -- arrivals ----------------------------------------------------------------------
+
+    def _arrive(self, records: int, messages: int, elapsed: float | None) -> None:
+        floor = None if elapsed is None else self.now + timedelta(seconds=elapsed)
+        self._add_links(records, floor)
+
+    def _add_links(self, count: int, floor: datetime | None) -> list[LinkLog]:
+        if self._arrivals is None:
+            self._arrivals = _LinkArrivals(self._seed, self._links, self.pixel_logs)
+        added = []
+        for _ in range(count):
+            stamp = self._clock + _MS
+            if floor is not None and floor > stamp:
+                stamp = floor.replace(microsecond=floor.microsecond // 1000 * 1000)
+            self._clock = stamp
+            added.append(self._arrivals.make(stamp))
+        if added:
+            self._links.extend(added)
+            self._links_view = None
+            stale = (self._link_stats, self._link_series)
+            for key in [key for key in self._cache if key[0] in stale]:
+                del self._cache[key]
+        return added
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def _rows(self, rows: Rows, query: Mapping[str, str]) -> list[dict[str, Any]]:
+        key = (rows, *sorted((k, v) for k, v in query.items() if k not in {"offset", "limit"}))
+        result = self._cache.get(key)
+        if result is None:
+            result = self._cache[key] = rows(query)
+            if len(self._cache) > 64:
+                self._cache.pop(next(iter(self._cache)))
+        return result
+
     def _endpoint(
-        self,
-        allowed: tuple[str, ...],
-        rows: Callable[[Mapping[str, str]], list[dict[str, Any]]],
-        paged: bool,
+        self, allowed: tuple[str, ...], rows: Rows, paged: bool
     ) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
             if request.headers.get(self.auth_header) != self.api_key:
@@ -379,27 +240,32 @@ class FakeEmailConsul(FakeServer):
                 query = _single(request.query, request.query.getall, allowed)
                 offset = _int(query, "offset", 0, 0)
                 limit = _int(query, "limit", _PAGE_DEFAULT, 1, _PAGE_MAX)
-                key = (
-                    rows,
-                    *sorted((k, v) for k, v in query.items() if k not in {"offset", "limit"}),
-                )
-                result = self._cache.get(key)
-                if result is None:
-                    result = self._cache[key] = rows(query)
-                    if len(self._cache) > 64:
-                        self._cache.pop(next(iter(self._cache)))
+                result = self._rows(rows, query)
+                plan = self.live
+                whole = None
+                if paged and plan is not None and plan.total is None and plan.total_ignores_filter:
+                    whole = len(self._rows(rows, {**query, **_WHOLE_PERIOD}))
             except _BadRequestError as exc:
                 return web.json_response({"error": "bad_request", "message": str(exc)}, status=400)
             if not paged:
                 return web.json_response({"data": result})
-            meta = {"count": len(result), "offset": offset, "limit": limit}
-            return web.json_response({"data": result[offset : offset + limit], "meta": meta})
+            shaped = self._shape(offset, limit, len(result))
+            if shaped is None:
+                meta = {"count": len(result), "offset": offset, "limit": limit}
+                body = {"data": result[offset : offset + limit], "meta": meta}
+            else:
+                take, total = shaped
+                cap = limit if plan is None or plan.page_cap is None else min(limit, plan.page_cap)
+                meta = {"count": total if whole is None else whole, "offset": offset, "limit": cap}
+                body = {"data": result[offset : offset + take], "meta": meta}
+            self._served_list_page()
+            return web.json_response(body)
 
         return handle
 
     def _link_stats(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         fields = _group(query, _LINK_GROUPS, "campaign_id")
-        logs = _select(self.link_logs, query, _LINK_FILTERS)
+        logs = _select(self._links, query, _LINK_FILTERS)
         counts = Counter(tuple(getattr(log, f) for f in fields) for log in logs)
         rows = [
             {**dict(zip(fields, k, strict=True)), "count": n} for k, n in sorted(counts.items())
@@ -408,7 +274,7 @@ class FakeEmailConsul(FakeServer):
 
     def _link_series(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         fields = _group(query, _LINK_GROUPS, None)
-        return _series(_select(self.link_logs, query, _LINK_FILTERS), fields)
+        return _series(_select(self._links, query, _LINK_FILTERS), fields)
 
     def _pixel_series(self, query: Mapping[str, str]) -> list[dict[str, Any]]:
         fields = _group(query, _PIXEL_GROUPS, None)

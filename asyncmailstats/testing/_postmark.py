@@ -12,8 +12,9 @@ filters are bisections, so the server stays fast with 100 000 messages.
 
 The server is assembled from parts that share one dataset: its tables and records
 (``_postmark_data``), their seeded generation (``_postmark_generate``), rendering
-(``_postmark_render``), searching (``_postmark_query``) and stats
-(``_postmark_stats``). This module holds the public API and the HTTP routing.
+(``_postmark_render``), searching (``_postmark_query``), stats (``_postmark_stats``)
+and what keeps arriving while it runs (``_postmark_live``). This module holds the
+public API and the HTTP routing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from ._faults import FaultPlan
+from ._live import LivePlan
 from ._postmark_data import (
     _CLICK_PROFILES,
     _GEOS,
@@ -40,15 +43,14 @@ from ._postmark_data import (
     _Message,
     _Open,
     _recipient_pool,
+    _Timeline,
     _to_ticks,
     _uuid4,
     _weighted,
 )
-from ._postmark_generate import _Generation
-from ._postmark_query import _normalise, _page, _page_args, _Reject, _Searching
-from ._postmark_render import _geo_frag, _profile_frag, _Rendering
-from ._postmark_stats import _Statistics
-from ._server import FakeServer, FaultPlan
+from ._postmark_live import _Arrivals
+from ._postmark_query import _NOT_FILTERS, _normalise, _page_args, _Reject, _Searching
+from ._postmark_render import _geo_frag, _profile_frag
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -63,7 +65,7 @@ def _error(status: int, code: int, message: str) -> web.Response:
 # -- the server ----------------------------------------------------------------------------
 
 
-class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer):
+class FakePostmark(_Arrivals, _Searching):
     """A Postmark server API (Messages and Stats) on 127.0.0.1, serving seeded data.
 
     The dataset depends only on the arguments: the same ``seed`` and ``now`` give the same
@@ -77,6 +79,13 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
     substring; ``metadata_<key>`` is exact; ``fromdate``/``todate`` are inclusive Eastern
     dates or date-times without offset (a date-only ``todate`` covers the whole day).
     Query keys and fixed path segments are matched case-insensitively.
+
+    With a :class:`LivePlan` the server keeps recording while it is paged (new opens,
+    clicks and, if asked, messages, all newer than anything before) and pages sloppily
+    the way the plan says. :meth:`add_opens`, :meth:`add_clicks` and :meth:`add_messages`
+    record arrivals from a test between requests. The truth properties (``messages``,
+    ``opens``, ``clicks``) and every endpoint follow arrivals at once; keep the truth of
+    one moment with ``fake.opens.snapshot()`` (cheap) or ``list(fake.opens)``.
 
     Args:
         messages: How many messages to generate.
@@ -94,6 +103,8 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
         max_recipients: The most To addressees one message has.
         multi_recipient_rate: Chance that a message has more than one To addressee
             (then 2 to ``max_recipients``); raise it with the rates for bulkier data.
+        live: How the server keeps recording and pages while it runs; ``None``: a
+            still dataset paged exactly.
     """
 
     def __init__(
@@ -111,8 +122,9 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
         recipients: int | None = None,
         max_recipients: int = 3,
         multi_recipient_rate: float = 0.15,
+        live: LivePlan | None = None,
     ) -> None:
-        super().__init__(latency=latency, faults=faults)
+        super().__init__(latency=latency, faults=faults, live=live)
         _check_int("messages", messages, 0)
         _check_int("seed", seed, None)
         _check_int("retention_days", retention_days, 1)
@@ -154,22 +166,28 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
         self._open_frags = [_profile_frag(p) for p in _OPEN_PROFILES]
         self._click_frags = [_profile_frag(p) for p in _CLICK_PROFILES]
         self._geo_frags = [_geo_frag(g) for g in _GEOS]
-        self._all: list[_Message] = []
-        self._by_id: dict[str, _Message] = {}
-        self._messages = {s: list[_Message]() for s in STREAMS}
-        self._opens = {s: list[_Open]() for s in STREAMS}
-        self._clicks = {s: list[_Click]() for s in STREAMS}
-        self._merged_opens: list[_Open] | None = None  # opens and clicks never change
-        self._merged_clicks: list[_Click] | None = None
-        self._cache: dict[tuple[Any, ...], list[Any]] = {}
-        self._stats: dict[str, dict[tuple[str, str | None, int, str], int]] | None = None
+        self._all = _Timeline[_Message]()
+        self._by_id = {}
+        self._messages = {s: _Timeline[_Message]() for s in STREAMS}
+        self._opens = {s: _Timeline[_Open]() for s in STREAMS}
+        self._clicks = {s: _Timeline[_Click]() for s in STREAMS}
+        self._merged_opens = None  # arrivals are prepended to these once they are built
+        self._merged_clicks = None
+        self._cache = {}
+        self._stats = None
+        self._stat_days = {}
+        self._clock = self._now_ticks  # nothing generated is later than `now`
+        self._live_rng = random.Random(f"live-{seed}")
         self._generate(messages)
 
     # -- the dataset, as Postmark would return it ------------------------------------------
 
     @property
     def messages(self) -> WireView:
-        """Every message of every stream, newest first, as the search returns them."""
+        """Every message of every stream, newest first, as the search returns them.
+
+        Like ``opens`` and ``clicks``, a live view: take ``.snapshot()`` to keep one moment.
+        """
         return WireView(self._all, self._render_message)
 
     @property
@@ -233,10 +251,14 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
     def add_messages(self, count: int, *, at: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Add *count* just-sent messages (no opens or clicks yet) to the ``outbound`` stream.
 
+        Each lands where its timestamp puts it in every newest-first list, and the
+        searches, details and stats count it at once.
+
         Args:
             count: How many messages to add.
-            at: When they were sent (aware); by default the current time, and never
-                before the newest message already there. ``now`` does not change.
+            at: When they were sent (aware), 1 ms apart; by default the current time,
+                and never before the newest message already there. ``now`` does not
+                change.
 
         Returns:
             The new messages, newest first.
@@ -254,9 +276,10 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
             message = self._new_message(len(self._by_id), ticks + i * (TICKS // 1000))
             message.stream = "outbound"
             self._index(message)
+            if self._stats is not None:
+                self._tally_message(message)
             added.append(message)
-        self._cache.clear()
-        self._stats = None
+        self._forget("messages")
         return [json.loads(self._render_message(m)) for m in reversed(added)]
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -264,6 +287,19 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
     def routes(self) -> list[web.RouteDef]:
         """Serve every path; the handler dispatches case-insensitively itself."""
         return [web.get("/{path:.*}", self._handle)]
+
+    def endpoint_of(self, request: web.Request) -> str:
+        """Name the endpoint of *request*, lower-cased, with ``{id}`` for a message ID."""
+        low = [s.lower() for s in request.rel_url.raw_path.split("/")[1:]]
+        if len(low) > 1 and low[-1] == "":
+            low.pop()
+        rest = low[2:]
+        if low[:2] == ["messages", "outbound"] and rest:
+            if rest[0] in {"opens", "clicks"} and len(rest) == 2:
+                return f"/messages/outbound/{rest[0]}/{{id}}"
+            if len(rest) == 2 and rest[1] in {"details", "dump"}:
+                return f"/messages/outbound/{{id}}/{rest[1]}"
+        return "/" + "/".join(low)
 
     def error_body(self, status: int) -> tuple[bytes, str]:
         """Answer injected errors the way Postmark shapes its errors (502: a gateway page)."""
@@ -300,7 +336,15 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
         rest, tail = segments[2:], low[2:]
         if not rest:
             paging = _page_args(query)
-            return _page("Messages", self._search_messages(query), paging, self._render_message)
+            matches = self._search_messages(query)
+
+            def unfiltered() -> int:
+                _, lo, hi = self._search_messages(
+                    {k: v for k, v in query.items() if k not in _NOT_FILTERS}
+                )
+                return hi - lo
+
+            return self._list_page("Messages", matches, paging, self._render_message, unfiltered)
         if tail[0] in {"opens", "clicks"} and len(rest) <= 2:
             paging = _page_args(query)
             opens = tail[0] == "opens"
@@ -311,7 +355,7 @@ class FakePostmark(_Generation, _Rendering, _Searching, _Statistics, FakeServer)
                 m = self._message(rest[1])
                 records: list[Any] = m.opens if opens else m.clicks
                 found = (records, 0, len(records))
-            return _page("Opens" if opens else "Clicks", found, paging, render)
+            return self._list_page("Opens" if opens else "Clicks", found, paging, render)
         if len(rest) == 2 and tail[1] == "details":
             return _dumps(self._details(self._message(rest[0])))
         if len(rest) == 2 and tail[1] == "dump":

@@ -3,7 +3,8 @@
 Everything here is pure data and the helpers that build it: the kinds, senders, links,
 client and place tables the generator draws from, the tick arithmetic behind Postmark's
 Eastern timestamps, the compact ``_Message``/``_Open``/``_Click`` records, the recipient
-pool, :class:`WireView`, and ``_State``, the attributes the parts of
+pool, ``_Timeline`` (a newest-first list that takes new records at its head in O(1)),
+:class:`WireView`, and ``_State``, the attributes the parts of
 :class:`~asyncmailstats.testing.FakePostmark` share.
 """
 
@@ -12,9 +13,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import heapq
+import itertools
 import json
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar, overload
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,7 @@ except ImportError:  # pragma: no cover - exercised only without orjson
 
 
 R = TypeVar("R", "_Message", "_Open", "_Click")
+T = TypeVar("T")
 
 EASTERN: Final = ZoneInfo("America/New_York")
 TICKS: Final = 10_000_000  # timestamps are kept as integer 100 ns ticks since the epoch
@@ -234,8 +237,70 @@ def _neg_ticks(record: _Message | _Open | _Click) -> int:
     return -record.ticks
 
 
+class _Timeline(Sequence[T]):
+    """Records newest first, taking new records at the head in O(1).
+
+    ``_old`` holds the records newest first, as they were generated; ``_new`` holds the
+    records put at the head since, oldest first, so putting one there is an append.
+    Indexing, slicing and bisection see one newest-first sequence.
+    """
+
+    __slots__ = ("_new", "_old")
+
+    def __init__(self, records: Iterable[T] = ()) -> None:
+        self._old: list[T] = records if isinstance(records, list) else list(records)
+        self._new: list[T] = []
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        new, n = self._new, len(self._new)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n + len(self._old))
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            part = new[n - min(stop, n) : n - start] if start < n else []
+            part.reverse()
+            if stop > n:
+                part.extend(self._old[max(start - n, 0) : stop - n])
+            return part
+        if index < 0:
+            index += n + len(self._old)
+        if not 0 <= index < n + len(self._old):
+            raise IndexError("timeline index out of range")
+        return new[n - 1 - index] if index < n else self._old[index - n]
+
+    def __iter__(self) -> Iterator[T]:
+        return itertools.chain(reversed(self._new), self._old)
+
+    def __reversed__(self) -> Iterator[T]:
+        return itertools.chain(reversed(self._old), self._new)
+
+    def prepend(self, record: T) -> None:
+        """Put *record*, newer than every record here, at the head."""
+        self._new.append(record)
+
+    def insert(self, index: int, record: T) -> None:
+        """Insert *record* before position *index* (what ``bisect.insort`` calls)."""
+        n = len(self._new)
+        if index <= n:
+            self._new.insert(n - max(index, 0), record)
+        else:
+            self._old.insert(index - n, record)
+
+
 class WireView(Sequence[dict[str, Any]]):
-    """A read-only list of records as Postmark's JSON objects (newest first)."""
+    """A read-only list of records as Postmark's JSON objects (newest first).
+
+    A view follows the server's dataset: records that arrive later show up in it. Take
+    :meth:`snapshot` (cheap: it copies references, renders nothing) or ``list(view)``
+    (renders every record) to keep the truth of one moment.
+    """
 
     def __init__(self, items: Sequence[Any], render: Callable[[Any], bytes]) -> None:
         self._items = items
@@ -258,9 +323,13 @@ class WireView(Sequence[dict[str, Any]]):
         for item in self._items:
             yield json.loads(self._render(item))
 
+    def snapshot(self) -> WireView:
+        """Return a view of the records as they are now, unaffected by later arrivals."""
+        return WireView(list(self._items), self._render)
 
-def _merge(lists: Mapping[str, list[R]]) -> list[R]:
-    return list(heapq.merge(*lists.values(), key=_neg_ticks))
+
+def _merge(lists: Mapping[str, Sequence[R]]) -> _Timeline[R]:
+    return _Timeline(list(heapq.merge(*lists.values(), key=_neg_ticks)))
 
 
 def _recipient_pool(rng: random.Random, size: int) -> list[tuple[str, str | None, bytes]]:
@@ -298,10 +367,14 @@ class _State:
     _open_frags: list[bytes]
     _click_frags: list[bytes]
     _geo_frags: list[bytes]
-    _all: list[_Message]
+    _all: _Timeline[_Message]
     _by_id: dict[str, _Message]
-    _messages: dict[str, list[_Message]]
-    _opens: dict[str, list[_Open]]
-    _clicks: dict[str, list[_Click]]
-    _cache: dict[tuple[Any, ...], list[Any]]
+    _messages: dict[str, _Timeline[_Message]]
+    _opens: dict[str, _Timeline[_Open]]
+    _clicks: dict[str, _Timeline[_Click]]
+    _merged_opens: _Timeline[_Open] | None  # both streams, merged when first asked for
+    _merged_clicks: _Timeline[_Click] | None
+    _cache: dict[tuple[Any, ...], list[Any]]  # filtered selections; key[0] is the kind
     _stats: dict[str, dict[tuple[str, str | None, int, str], int]] | None
+    _stat_days: dict[int, int]  # UTC hour -> Eastern day ordinal, shared by stats tallies
+    _clock: int  # the newest timestamp any record has; arrivals come after it

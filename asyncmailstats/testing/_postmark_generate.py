@@ -19,6 +19,7 @@ from ._postmark_data import (
     _neg_ticks,
     _Open,
     _State,
+    _Timeline,
     _uuid4,
 )
 
@@ -36,15 +37,17 @@ class _Generation(_State):
         made = [self._new_message(seq, now - int(rng.random() * span)) for seq in range(count)]
         for message in made:
             self._engage(message)
-        self._all = sorted(made, key=_neg_ticks)
-        self._by_id = {m.id: m for m in self._all}
+        newest_first = sorted(made, key=_neg_ticks)
+        self._all = _Timeline(newest_first)
+        self._by_id = {m.id: m for m in newest_first}
         for stream in STREAMS:
-            self._messages[stream] = [m for m in self._all if m.stream == stream]
-            self._opens[stream] = sorted(
-                (o for m in self._messages[stream] for o in m.opens), key=_neg_ticks
+            messages = [m for m in newest_first if m.stream == stream]
+            self._messages[stream] = _Timeline(messages)
+            self._opens[stream] = _Timeline(
+                sorted((o for m in messages for o in m.opens), key=_neg_ticks)
             )
-            self._clicks[stream] = sorted(
-                (c for m in self._messages[stream] for c in m.clicks), key=_neg_ticks
+            self._clicks[stream] = _Timeline(
+                sorted((c for m in messages for c in m.clicks), key=_neg_ticks)
             )
 
     def _new_message(self, seq: int, ticks: int) -> _Message:
@@ -129,6 +132,8 @@ class _Generation(_State):
         message.clicks.sort(key=_neg_ticks)
 
     def _index(self, message: _Message) -> None:
+        """Add *message* to the indexes where its timestamp puts it (bisection, no sort)."""
+        self._clock = max(self._clock, message.ticks)
         self._by_id[message.id] = message
-        bisect.insort_left(self._all, message, key=_neg_ticks)
-        bisect.insort_left(self._messages[message.stream], message, key=_neg_ticks)
+        for timeline in (self._all, self._messages[message.stream]):
+            timeline.insert(bisect.bisect_left(timeline, -message.ticks, key=_neg_ticks), message)

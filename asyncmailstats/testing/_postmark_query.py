@@ -117,7 +117,7 @@ class _Searching(_State):
     def _selection(
         self,
         key: tuple[Any, ...],
-        base: list[R],
+        base: Sequence[R],
         query: Mapping[str, str],
         tests: list[Callable[[R], bool]],
     ) -> tuple[Sequence[R], int, int]:
@@ -181,7 +181,7 @@ class _Searching(_State):
         geos = _matching(_GEOS, query, _GEO_FIELDS)
         if geos is not None:
             tests.append(lambda r: r.geo in geos)
-        base: list[Any] = (self._opens if kind == "opens" else self._clicks)[stream]
+        base: Sequence[Any] = (self._opens if kind == "opens" else self._clicks)[stream]
         key = (kind, stream, *sorted(i for i in query.items() if i[0] not in _NOT_FILTERS))
         return self._selection(key, base, query, tests)
 

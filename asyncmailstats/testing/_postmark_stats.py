@@ -1,7 +1,8 @@
 """The fake Postmark server's ``/stats/outbound`` endpoints: daily counts and overview.
 
 Counts are aggregated once per dataset into tables keyed by stream, tag, Eastern day
-and key; each request filters and sums them.
+and key; each request filters and sums them. Records that arrive later are tallied into
+the built tables one by one, so arrivals never make the server aggregate again.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from ._postmark_data import (
     _CLICK_PROFILES,
     _OPEN_PROFILES,
     TICKS,
+    _Click,
     _dumps,
     _eastern_day,
     _Message,
+    _Open,
     _State,
 )
 from ._postmark_query import _parse_day, _Reject, _stream
@@ -41,57 +44,69 @@ STATS_KEYS: Final[Mapping[str, tuple[str, ...] | None]] = {
 class _Statistics(_State):
     """Aggregate the dataset into Postmark's daily stats and the overview."""
 
-    def _build_stats(self) -> dict[str, dict[tuple[str, str | None, int, str], int]]:
-        counts: dict[str, dict[tuple[str, str | None, int, str], int]] = {
-            name: {} for name in (*STATS_KEYS, "")
-        }
-        days: dict[int, int] = {}
-        hour = 3600 * TICKS
+    def _stats_tables(self) -> dict[str, dict[tuple[str, str | None, int, str], int]]:
+        """Return the counts, aggregating the whole dataset the first time."""
+        if self._stats is None:
+            self._stats = {name: {} for name in (*STATS_KEYS, "")}
+            for m in self._all:
+                self._tally_message(m)
+        return self._stats
 
-        def add(series: str, m: _Message, ticks: int, key: str, amount: int = 1) -> None:
-            # Eastern midnight is always a whole UTC hour, so the day is fixed per hour.
-            day = days.get(ticks // hour)
-            if day is None:
-                day = days[ticks // hour] = _eastern_day(ticks).toordinal()
-            table = counts[series]
-            slot = (m.stream, m.tag, day, key)
-            table[slot] = table.get(slot, 0) + amount
+    def _add(self, series: str, m: _Message, ticks: int, key: str, amount: int = 1) -> None:
+        assert self._stats is not None  # noqa: S101 - tallies run on a built table only
+        # Eastern midnight is always a whole UTC hour, so the day is fixed per hour.
+        hour = ticks // (3600 * TICKS)
+        day = self._stat_days.get(hour)
+        if day is None:
+            day = self._stat_days[hour] = _eastern_day(ticks).toordinal()
+        table = self._stats[series]
+        slot = (m.stream, m.tag, day, key)
+        table[slot] = table.get(slot, 0) + amount
 
-        for m in self._all:
-            if m.status == "Queued":
-                continue
-            reached = len(m.everyone)
-            add("sends", m, m.ticks, "Sent", reached)
-            if m.track_opens:
-                add("", m, m.ticks, "WithOpenTracking", reached)
-            if m.track_links != "None":
-                add("", m, m.ticks, "WithLinkTracking", reached)
-                add("", m, m.ticks, "TotalTrackedLinksSent", reached * len(m.links))
-            if m.track_opens or m.track_links != "None":
-                add("tracked", m, m.ticks, "Tracked", reached)
-            for kind, _, ticks in m.events:
-                if kind == "SpamComplaint":
-                    add("spam", m, ticks, kind)
-                elif kind != "Delivered":
-                    add("bounces", m, ticks, kind)
-            for o in m.opens:
-                profile = _OPEN_PROFILES[o.profile]
-                add("opens", m, o.ticks, "Opens", 1 + o.repeats)
-                add("opens", m, o.ticks, "Unique")
-                add("opens/platforms", m, o.ticks, profile[6])
-                add("opens/readtimes", m, o.ticks, _read_bucket(o.read))
-                if profile[2] != "unknown":
-                    add("opens/emailclients", m, o.ticks, profile[2])
-                    add("", m, o.ticks, "WithClientRecorded")
-            for c in m.clicks:
-                profile = _CLICK_PROFILES[c.profile]
-                add("clicks", m, c.ticks, "Clicks", 1 + c.repeats)
-                add("clicks", m, c.ticks, "Unique")
-                add("clicks/platforms", m, c.ticks, profile[6])
-                add("clicks/location", m, c.ticks, c.location)
-                if profile[9]:
-                    add("clicks/browserfamilies", m, c.ticks, profile[9])
-        return counts
+    def _tally_message(self, m: _Message) -> None:
+        """Count *m*: its sends, tracking, events, opens and clicks."""
+        if m.status == "Queued":
+            return
+        add = self._add
+        reached = len(m.everyone)
+        add("sends", m, m.ticks, "Sent", reached)
+        if m.track_opens:
+            add("", m, m.ticks, "WithOpenTracking", reached)
+        if m.track_links != "None":
+            add("", m, m.ticks, "WithLinkTracking", reached)
+            add("", m, m.ticks, "TotalTrackedLinksSent", reached * len(m.links))
+        if m.track_opens or m.track_links != "None":
+            add("tracked", m, m.ticks, "Tracked", reached)
+        for kind, _, ticks in m.events:
+            if kind == "SpamComplaint":
+                add("spam", m, ticks, kind)
+            elif kind != "Delivered":
+                add("bounces", m, ticks, kind)
+        for o in m.opens:
+            self._tally_open(o)
+        for c in m.clicks:
+            self._tally_click(c)
+
+    def _tally_open(self, o: _Open) -> None:
+        add, m = self._add, o.msg
+        profile = _OPEN_PROFILES[o.profile]
+        add("opens", m, o.ticks, "Opens", 1 + o.repeats)
+        add("opens", m, o.ticks, "Unique")
+        add("opens/platforms", m, o.ticks, profile[6])
+        add("opens/readtimes", m, o.ticks, _read_bucket(o.read))
+        if profile[2] != "unknown":
+            add("opens/emailclients", m, o.ticks, profile[2])
+            add("", m, o.ticks, "WithClientRecorded")
+
+    def _tally_click(self, c: _Click) -> None:
+        add, m = self._add, c.msg
+        profile = _CLICK_PROFILES[c.profile]
+        add("clicks", m, c.ticks, "Clicks", 1 + c.repeats)
+        add("clicks", m, c.ticks, "Unique")
+        add("clicks/platforms", m, c.ticks, profile[6])
+        add("clicks/location", m, c.ticks, c.location)
+        if profile[9]:
+            add("clicks/browserfamilies", m, c.ticks, profile[9])
 
     def _per_day(self, series: str, query: Mapping[str, str]) -> dict[int, dict[str, int]]:
         stream = query.get("messagestream")
@@ -105,10 +120,8 @@ class _Statistics(_State):
             last = _parse_day("todate", text, 900).toordinal()
         if first is not None and last is not None and first > last:
             raise _Reject(422, 1502, "FromDate must be before ToDate.")
-        if self._stats is None:
-            self._stats = self._build_stats()
         result: dict[int, dict[str, int]] = {}
-        for (s, t, day, key), amount in self._stats[series].items():
+        for (s, t, day, key), amount in self._stats_tables()[series].items():
             if stream is not None and s != stream:
                 continue
             if tag is not None and (t or "").lower() != tag.lower():

@@ -5,7 +5,11 @@ receives and can misbehave on purpose: a seeded :class:`FaultPlan` makes it answ
 some requests with 429 or 5xx, drop the connection, cut a body short, stall, or send
 something that is not JSON, and can enforce a concurrency ceiling or a request rate the
 way a real provider would. Subclasses supply the endpoints through :meth:`routes` and
-the provider's error format through :meth:`error_body`.
+the provider's error format through :meth:`error_body`. The plan itself lives in
+``_faults`` and is re-exported here.
+
+Every request is counted, in total and per endpoint (:meth:`FakeServer.endpoint_of`),
+even when the request log is turned off, so tests can bound the work a client does.
 """
 
 from __future__ import annotations
@@ -22,24 +26,18 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from .._http import SECRET_HEADERS
+from ._faults import DRAWN_FAULTS, FAULT_KINDS, FaultPlan
+
+__all__ = [
+    "DRAWN_FAULTS",
+    "FAULT_KINDS",
+    "NON_JSON_BODY",
+    "FakeServer",
+    "FaultPlan",
+    "RecordedRequest",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-#: The fault kinds a :class:`FaultPlan` draws from, in the order they are drawn.
-DRAWN_FAULTS: Final = (
-    "rate_limit",
-    "rate_limit_no_header",
-    "server_error",
-    "bad_gateway",
-    "unavailable",
-    "reset",
-    "truncate",
-    "stall",
-    "non_json",
-)
-
-#: Every key of :attr:`FakeServer.faults_injected`: the drawn faults plus the limits.
-FAULT_KINDS: Final = (*DRAWN_FAULTS, "max_concurrency", "max_rate")
 
 _STATUS_OF: Final = {
     "rate_limit": 429,
@@ -51,90 +49,6 @@ _STATUS_OF: Final = {
 
 #: The body of a ``non_json`` fault: what a proxy in front of an API tends to send.
 NON_JSON_BODY: Final = b"<html><body><h1>oops</h1></body></html>"
-
-
-def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"{attribute.name} must be a number, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not 0.0 <= value <= 1.0:
-        msg = f"{attribute.name} must be between 0 and 1, got {value!r}"
-        raise ValueError(msg)
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"{attribute.name} must be a number, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < 0:
-        msg = f"{attribute.name} must not be negative, got {value!r}"
-        raise ValueError(msg)
-
-
-def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        msg = f"{attribute.name} must be a number or None, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value <= 0:
-        msg = f"{attribute.name} must be positive, got {value!r}"
-        raise ValueError(msg)
-
-
-@attrs.frozen
-class FaultPlan:
-    """How often a fake server misbehaves, per request, reproducibly.
-
-    Each request takes exactly one draw from ``random.Random(seed)`` in arrival order,
-    so the same sequence of requests meets the same faults. The probabilities of the
-    drawn kinds must add up to at most 1. ``max_concurrency`` and ``max_rate`` are not
-    drawn: they answer 429 (without ``Retry-After``) whenever the client goes above them.
-    """
-
-    rate_limit: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 429 carrying ``Retry-After: <retry_after>``."""
-    rate_limit_no_header: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 429 without ``Retry-After``."""
-    server_error: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 500."""
-    bad_gateway: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 502."""
-    unavailable: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 503."""
-    reset: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of the connection being dropped before any response."""
-    truncate: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a body cut short (``Content-Length`` larger than what is sent)."""
-    stall: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of waiting ``stall_seconds`` before answering normally."""
-    stall_seconds: float = attrs.field(default=5.0, validator=_non_negative)
-    """How long a stalled request waits."""
-    non_json: float = attrs.field(default=0.0, validator=_probability)
-    """Probability of a 200 whose body is HTML instead of JSON."""
-    retry_after: float = attrs.field(default=0.0, validator=_non_negative)
-    """The value sent in ``Retry-After``, in seconds."""
-    max_concurrency: int | None = attrs.field(default=None, validator=_positive_or_none)
-    """Answer 429 while more than this many requests are in flight."""
-    max_rate: float | None = attrs.field(default=None, validator=_positive_or_none)
-    """Answer 429 above this many accepted requests in any sliding one-second window."""
-    seed: int = 0
-    """Seed of the per-request draws."""
-
-    def __attrs_post_init__(self) -> None:
-        total = sum(getattr(self, kind) for kind in DRAWN_FAULTS)
-        if total > 1.0 + 1e-9:
-            msg = f"fault probabilities add up to {total:g}, more than 1"
-            raise ValueError(msg)
-
-    def draw(self, rng: random.Random) -> str | None:
-        """Return the fault kind for one request (or ``None``), using one draw of *rng*."""
-        point = rng.random()
-        for kind in DRAWN_FAULTS:
-            point -= getattr(self, kind)
-            if point < 0:
-                return kind
-        return None
 
 
 def _redact(headers: Mapping[str, str]) -> str:
@@ -203,6 +117,10 @@ class FakeServer:
         """The most requests seen in flight at once."""
         self.faults_injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
         """How many faults of each kind were injected."""
+        self.request_count: int = 0
+        """How many requests were received, whatever they were answered with."""
+        self.requests_by_endpoint: collections.Counter[str] = collections.Counter()
+        """How many requests each endpoint received, keyed by :meth:`endpoint_of`."""
         self.__faults = faults
         self.__rng = random.Random(faults.seed if faults else 0)
         self.__in_flight = 0
@@ -297,8 +215,10 @@ class FakeServer:
         self.__accepted.clear()
 
     def reset_stats(self) -> None:
-        """Forget recorded requests, the in-flight maximum and the fault counts."""
+        """Forget recorded requests, the request counts, the in-flight maximum and faults."""
         self.requests.clear()
+        self.request_count = 0
+        self.requests_by_endpoint.clear()
         self.max_in_flight = self.__in_flight
         self.faults_injected = dict.fromkeys(FAULT_KINDS, 0)
 
@@ -311,6 +231,16 @@ class FakeServer:
     def routes(self) -> list[web.RouteDef]:
         """Return the endpoints this server serves."""
         return []
+
+    def endpoint_of(self, request: web.Request) -> str:
+        """Return the key *request* is counted under in :attr:`requests_by_endpoint`.
+
+        By default the path of the route that matched (its template when it has
+        variables), or the raw path when none did; servers that route every path through
+        one handler override it to name their endpoints.
+        """
+        resource = request.match_info.route.resource
+        return request.rel_url.raw_path if resource is None else resource.canonical
 
     def error_body(self, status: int) -> tuple[bytes, str]:
         """Return the body and content type of an injected error with *status*."""
@@ -326,6 +256,8 @@ class FakeServer:
     @web.middleware
     async def __middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
+        self.request_count += 1
+        self.requests_by_endpoint[self.endpoint_of(request)] += 1
         if self.record_requests:
             self.requests.append(
                 RecordedRequest(
