@@ -39,8 +39,10 @@ R = TypeVar("R")
 #: ``fetch(offset, count)`` returns the page's items and the provider's total.
 Fetch = Callable[[int, int], Coroutine[Any, Any, tuple[Sequence[T], int]]]
 
-#: How many pages the stream asks for, at most, to find its anchor after losing it.
+#: How many pages the stream asks for to find its anchor after losing it, beyond those
+#: needed to read the stretch the total's change allows (at most :data:`MAX_SEARCH_PAGES`).
 REALIGN_ATTEMPTS = 4
+MAX_SEARCH_PAGES = 16
 
 
 @attrs.frozen(slots=True)
@@ -305,9 +307,11 @@ class OffsetPages(Generic[T]):
             # A short page before the total: go on from where it stopped. The pages in
             # flight were planned to start after it, so they are dropped.
             if got == self._short:
-                self._page_size = got  # the same short length twice: a cap
+                self._page_size = got  # the same short length twice in a row: a cap
             self._short = got
             self._cancel_window()
+        else:
+            self._short = None
         if not self._window:
             # Nothing in flight (or what was is dropped): the next page starts here.
             self._next = self._base
@@ -337,33 +341,49 @@ class OffsetPages(Generic[T]):
         """Find the anchor after a page that lost it; return the page that holds it.
 
         Records arriving at the head push the anchor on by as many places as the total
-        grew, so the page asked for starts just before where the total puts it, and
-        each reply tells where its own total puts it. The search fails (raising
-        :class:`PagingError`) when a reply covers that place and the anchor is not
-        there — records were removed or reordered — or when after
-        :data:`REALIGN_ATTEMPTS` replies the list still grows faster than it is read.
+        grew, so the first page asked for starts just before where the total puts it.
+        Records arriving anywhere (a list sorted by its key) put it somewhere between
+        where it was and there, so the search then reads that stretch page by page.
+        It fails (raising :class:`PagingError`) once the whole stretch was read without
+        the anchor — records were removed or reordered — or when after a bounded number
+        of replies the list still grows faster than it is read.
         """
         self._cancel_window()
         previous = self._total if self._total is not None else total
         size = self._page_size
-        guess = max(0, self._base - 1 + total - previous)
-        for _ in range(REALIGN_ATTEMPTS):
-            if self._ceiling is not None and guess >= self._ceiling - 1:
+        was = self._base - 1  # where the anchor was when last seen
+        scan: int | None = None  # where the page-by-page reading goes on
+        asked = 0
+        while True:
+            moved = total - previous
+            # Enough pages to read the stretch the total's change allows, and a few more.
+            stretch = max(0, moved) // max(1, size - 1)
+            if asked >= REALIGN_ATTEMPTS + min(stretch, MAX_SEARCH_PAGES):
+                break
+            furthest = max(0, was + moved)  # every arrival ahead of the anchor
+            if self._ceiling is not None and furthest >= self._ceiling - 1:
                 self._at_ceiling(total)  # pushed past what offsets can reach
-            if offset <= guess < offset + len(items):
-                self._lost(offset, total)  # the page covers where it should be: not there
-            # One place of margin before the guess; the rest of the page is room for
-            # records arriving while the request travels.
-            offset = max(0, guess - 1)
+            if scan is None and offset <= furthest < offset + len(items):
+                scan = max(0, was + min(0, moved) - 1)  # that place was read: read before it
+            if scan is None:
+                at = max(0, furthest - 1)
+            else:
+                if offset <= scan < offset + len(items) - 1:
+                    scan = offset + len(items) - 1  # read already, up to its last record
+                if scan > furthest:
+                    break  # the whole stretch was read
+                at = scan
             count = size
             if self._ceiling is not None:
-                offset = min(offset, max(0, self._ceiling - count))
-                count = min(count, self._ceiling - offset)
-            parsed = await self._get(offset, count)
-            items, total = parsed.items, parsed.total
+                at = min(at, max(0, self._ceiling - count))
+                count = min(count, self._ceiling - at)
+            parsed = await self._get(at, count)
+            asked += 1
+            offset, items, total = at, parsed.items, parsed.total
             if self._align(offset, items) is not None:
                 return offset, count, parsed
-            guess = max(0, self._base - 1 + total - previous)
+            if scan is not None:
+                scan = at + max(1, len(items) - 1)  # the next page re-reads this one's last
         self._lost(offset, total)
         raise AssertionError  # pragma: no cover - _lost raises
 
