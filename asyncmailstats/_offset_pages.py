@@ -115,6 +115,22 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
         task.exception()
 
 
+def _scan_from(scan: int | None, offset: int, got: int, furthest: int, lowest: int) -> int | None:
+    """Return where a search reads next page by page, or ``None`` to look at *furthest*.
+
+    The search looks where head growth puts the anchor until a reply covering that
+    place lacks it; then it reads from *lowest* on, skipping what the last reply (*got*
+    records from *offset*) covered.
+    """
+    if scan is None:
+        if not offset <= furthest < offset + got:
+            return None
+        scan = lowest
+    if offset <= scan < offset + got - 1:
+        scan = offset + got - 1
+    return scan
+
+
 class _Request:
     __slots__ = ("count", "offset", "task")
 
@@ -354,25 +370,16 @@ class OffsetPages(Generic[T]):
         was = self._base - 1  # where the anchor was when last seen
         scan: int | None = None  # where the page-by-page reading goes on
         asked = 0
-        while True:
+        # Enough pages to read the stretch the total's change allows, and a few more.
+        while asked < REALIGN_ATTEMPTS + min(max(0, total - previous) // size, MAX_SEARCH_PAGES):
             moved = total - previous
-            # Enough pages to read the stretch the total's change allows, and a few more.
-            stretch = max(0, moved) // max(1, size - 1)
-            if asked >= REALIGN_ATTEMPTS + min(stretch, MAX_SEARCH_PAGES):
-                break
             furthest = max(0, was + moved)  # every arrival ahead of the anchor
             if self._ceiling is not None and furthest >= self._ceiling - 1:
                 self._at_ceiling(total)  # pushed past what offsets can reach
-            if scan is None and offset <= furthest < offset + len(items):
-                scan = max(0, was + min(0, moved) - 1)  # that place was read: read before it
-            if scan is None:
-                at = max(0, furthest - 1)
-            else:
-                if offset <= scan < offset + len(items) - 1:
-                    scan = offset + len(items) - 1  # read already, up to its last record
-                if scan > furthest:
-                    break  # the whole stretch was read
-                at = scan
+            scan = _scan_from(scan, offset, len(items), furthest, max(0, was + min(0, moved) - 1))
+            if scan is not None and scan > furthest:
+                break  # the whole stretch was read
+            at = max(0, furthest - 1) if scan is None else scan
             count = size
             if self._ceiling is not None:
                 at = min(at, max(0, self._ceiling - count))

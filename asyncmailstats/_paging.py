@@ -2,10 +2,11 @@
 
 Providers supply a :class:`PagedEndpoint` (the request for a page, sent through the
 retry path with its status checked, and a pure parser of the reply); this module owns
-the loop, the prefetch window, the order pages are parsed in, and cancellation. Once the first page has told the total, up to
-``prefetch`` later pages are in flight at once (through the provider's limiter and retry
-path, like any request) and are yielded strictly in order, so memory stays bounded by
-``prefetch`` pages. Leaving a stream early cancels every page request still in flight.
+the loop, the prefetch window, the order pages are parsed in, and cancellation. Once the
+first page has told the total, up to ``prefetch`` later pages are in flight at once
+(through the provider's limiter and retry path, like any request) and are yielded
+strictly in order, so memory stays bounded by ``prefetch`` pages. Leaving a stream early
+cancels every page request still in flight.
 
 The page stream itself is :class:`~._offset_pages.OffsetPages`; this module checks the
 paging arguments and gives users the :class:`Paginator` around it.
@@ -27,8 +28,8 @@ __all__ = [
     "Page",
     "PageSource",
     "PagedEndpoint",
-    "Parsed",
     "Paginator",
+    "Parsed",
     "check_limit",
     "check_paging",
     "offset_pages",

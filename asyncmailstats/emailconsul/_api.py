@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar
 
 from .._offset_pages import PagedEndpoint, Parsed
@@ -13,8 +13,8 @@ from . import _wire
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from .._http import Response
     from .._client import ProviderClient
+    from .._http import Response
     from .._paging import Paginator
     from .models import (
         DeliveryDay,

@@ -130,7 +130,9 @@ class EventMethods(APIBase):
         _wire.encode_message_id(message_id)
 
         endpoint = self._paged(
-            lambda offset, count: _wire.message_opens_request(message_id, count=count, offset=offset),
+            lambda offset, count: _wire.message_opens_request(
+                message_id, count=count, offset=offset
+            ),
             _decode.parse_opens,
             open_key,
         )
@@ -250,7 +252,9 @@ class EventMethods(APIBase):
         _wire.encode_message_id(message_id)
 
         endpoint = self._paged(
-            lambda offset, count: _wire.message_clicks_request(message_id, count=count, offset=offset),
+            lambda offset, count: _wire.message_clicks_request(
+                message_id, count=count, offset=offset
+            ),
             _decode.parse_clicks,
             click_key,
         )

@@ -328,11 +328,7 @@ def _rest_of(window: _Window, edges: _EdgeFilter, total: int) -> _Window:
             time ends, where Postmark may read it as another instant.
     """
     second = edges.tail_second
-    if (
-        second is None
-        or end_instant(second) >= end_instant(window.high)
-        or not unambiguous(second)
-    ):
+    if second is None or end_instant(second) >= end_instant(window.high) or not unambiguous(second):
         msg = f"reached the provider's offset ceiling within one window; {_WINDOW_HINT}"
         raise ResultWindowError(msg, total=total, ceiling=OFFSET_CEILING)
     edges.resume()

@@ -156,9 +156,7 @@ async def test_a_huge_total_is_refused_at_once_and_the_loop_stays_free() -> None
 
 async def test_a_total_that_ignores_the_dates_ends_in_a_clear_error() -> None:
     """Totals that do not shrink with the window: an error after a bounded few requests."""
-    fake = FakePostmark(
-        messages=16_000, seed=8, now=NOW, live=LivePlan(total_ignores_filter=True)
-    )
+    fake = FakePostmark(messages=16_000, seed=8, now=NOW, live=LivePlan(total_ignores_filter=True))
     async with Session() as session, fake:
         api = session.postmark(server_token=fake.token, base_url=fake.url)
         with pytest.raises((PagingError, ResultWindowError)) as caught:

@@ -109,7 +109,8 @@ async def test_emailconsul_link_stats_are_exact_over_a_live_server(
     session = Session(retry=rel.RETRY, timeout=rel.TIMEOUT)
     async with fake, session:
         ec = session.emailconsul(api_key=fake.api_key, base_url=fake.url)
-        existing = sorted({log.ip for log in fake.link_logs if log.timestamp >= period["period_from"]})
+        since = period["period_from"]
+        existing = sorted({log.ip for log in fake.link_logs if log.timestamp >= since})
         meter = Meter(fake)
         fake.set_live(LivePlan(**LIVE[name]))
         got = [
