@@ -68,10 +68,10 @@ async def test_rows_sorted_by_count_report_a_move_instead_of_guessing(busy) -> N
 
 
 async def test_a_page_capping_server_is_read_whole(busy) -> None:
-    """meta.limit = 100 while 1 000 are asked: every one of the 5 000+ rows, once, in order."""
+    """meta.limit = 100 while 1 000 are asked: every one of the 5 000+ rows, in order."""
     ec, fake = busy
     want = [row async for row in ec.link_stats(**LIVE_PERIOD, group="ip", sort="ip")]
-    assert len(want) > 1_000
+    assert len(want) >= 5_000
     fake.set_live(LivePlan(page_cap=100))
     fake.reset_stats()
     got = [row async for row in ec.link_stats(**LIVE_PERIOD, group="ip", sort="ip")]
