@@ -270,7 +270,7 @@ class OffsetPages(Generic[T]):
         if not self._source.stable and self._has_anchor:
             self._check_unmoved(offset, start, items, parsed.total)
         fresh = tuple(items[start:]) if start else tuple(items)
-        self._progress(fresh, offset, parsed.total)
+        self._progress(fresh, offset + len(items), parsed.total)
         position = self._yielded
         self._yielded += len(fresh)
         # Pages of one record cannot overlap: such a stream pages by position alone.
@@ -286,9 +286,12 @@ class OffsetPages(Generic[T]):
         self._plan(offset, count, len(items), parsed.total)
         return Page(fresh, position, parsed.total)
 
-    def _progress(self, fresh: Sequence[T], offset: int, total: int) -> None:
-        """Give up on a list that grows ahead of the stream faster than it is read."""
-        if fresh or not self._started or self._base >= total:
+    def _progress(self, fresh: Sequence[T], base: int, total: int) -> None:
+        """Give up on a list that grows ahead of the stream faster than it is read.
+
+        *base* is where the page just read ends, *total* the total it reported.
+        """
+        if fresh or base >= total:
             self._stalled = 0
             return
         self._stalled += 1
@@ -302,7 +305,7 @@ class OffsetPages(Generic[T]):
             raise PagingError(
                 msg,
                 endpoint=self._source.label or None,
-                offset=offset,
+                offset=base,
                 total=total,
                 previous_total=self._total,
             )

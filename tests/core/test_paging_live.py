@@ -218,3 +218,13 @@ async def test_two_tasks_on_one_stream_raise_instead_of_sharing() -> None:
     got = [await first]
     got += [record async for record in stream]
     assert got == list(range(50, 0, -1))
+
+
+async def test_a_list_growing_by_a_page_per_request_raises_instead_of_spinning() -> None:
+    """Nine arrivals before every request of ten: nothing new per page, so PagingError."""
+    live = LiveList(100)
+    for number in range(2, 60):
+        live.scripts[number] = lambda lst: lst.arrive(9)
+    with pytest.raises(PagingError, match="grows ahead of the stream faster"):
+        await paginate(live.endpoint(), prefetch=1).to_list()
+    assert len(live.calls) < 20, "it gives up after a few pages with nothing new"
