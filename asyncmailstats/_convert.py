@@ -6,6 +6,10 @@ converters ignore unknown keys (providers add fields over time); the strict vari
 used by the test suite against recorded samples, forbids them so a model that misses a
 real field is noticed.
 
+Wire keys a model does not declare are not dropped: every wire model ends with an
+``extra`` field that the production converters fill with them (see :mod:`._extra`); the
+strict converters refuse them instead.
+
 For records that come by the page, ``_fastpath.make_fast_structure_fn`` puts a
 generated straight-line function in front of the generic hook.
 """
@@ -21,8 +25,8 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
+from ._extra import has_extra_field, record_hook
 from .exceptions import DecodeError
 
 T = TypeVar("T")
@@ -168,6 +172,10 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, OpenStrEnum),
         _structure_open_enum,
     )
+    # A model without a hook of its own still keeps (or refuses) the keys it does not know.
+    converter.register_structure_hook_factory(
+        has_extra_field, lambda cls: record_hook(converter, cls)
+    )
     return converter
 
 
@@ -201,14 +209,7 @@ def register_renamed(converter: cattrs.Converter, cls: type[T], renames: Mapping
 
     Fields not named in *renames* keep their own name on the wire.
     """
-    overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in renames.items()}
-    hook = make_dict_structure_fn(
-        cls,
-        converter,
-        _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
-        **overrides,
-    )
-    converter.register_structure_hook(cls, hook)
+    converter.register_structure_hook(cls, record_hook(converter, cls, renames))
 
 
 def loads(body: bytes | str, *, endpoint: str | None = None) -> Any:

@@ -3,9 +3,10 @@
 :func:`make_fast_structure_fn` writes one function per attrs class that reads the
 common case itself (exact scalar types, ISO dates, open-enum members, nested records
 inline) and hands anything else, whole, to the generic cattrs hook: results and errors
-stay those of the generic hook, only faster. Used by the production converters only;
-the strict converters keep the generic hooks. The pieces the code is made of are in
-:mod:`._fastpath_parts`.
+stay those of the generic hook, only faster. Keys a class does not declare are kept in
+its ``extra`` here too, as the generic hook keeps them; the usual record, without any,
+pays one ``len`` for it. Used by the production converters only; the strict converters
+keep the generic hooks. The pieces the code is made of are in :mod:`._fastpath_parts`.
 """
 
 from __future__ import annotations
@@ -14,42 +15,31 @@ import linecache
 import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
 
+from ._extra import NO_EXTRA, extra_attribute, extra_of
 from ._fastpath_parts import (
     _EXACT_HOOKS,
     _PARSED_HOOKS,
     _Code,
     _indent,
+    _read_field,
     _slot_setters,
     _split_optional,
     _swap_builder,
+    _tuple_lines,
+    tuple_hook,
 )
+
+__all__ = ["make_fast_structure_fn", "tuple_hook"]
 
 T = TypeVar("T")
 
-
-def tuple_hook(
-    item_type: Any, item: Callable[[Any, Any], Any]
-) -> Callable[[Any, Any], tuple[Any, ...]]:
-    """Return a hook reading a JSON list (or ``null``, as ``()``) as a tuple of *item_type*.
-
-    A fast structure function reads such a field inline, with the same results.
-    """
-
-    def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
-        if type(value) is list:
-            return tuple([item(v, item_type) for v in value]) if value else ()
-        if value is None:
-            return ()
-        msg = f"expected a list, got {type(value).__name__}"
-        raise TypeError(msg)
-
-    structure_tuple.tuple_item = (item_type, item)  # type: ignore[attr-defined]
-    return structure_tuple
+#: The cache key of a record with unknown keys: never in a cache, so it is never shared.
+_UNKNOWN: Final = object()
 
 
 class _RecordCode:
@@ -71,9 +61,14 @@ class _RecordCode:
         attrs.resolve_types(cls)
         self.converter = converter
         self.cls = cls
+        # ``extra`` is not read from a key: it holds the keys the others do not read.
+        self.extra = extra_attribute(cls)
         self.fields = [
-            (a, renames.get(a.name, a.name), hooks.get(a.name)) for a in attrs.fields(cls)
+            (a, renames.get(a.name, a.name), hooks.get(a.name))
+            for a in attrs.fields(cls)
+            if a is not self.extra
         ]
+        self.known = frozenset(wire for _, wire, _ in self.fields)
         self.setters = _slot_setters(cls)
         self.supported = all(
             a.init and not (isinstance(a.default, attrs.Factory) and a.default.takes_self)  # type: ignore[arg-type]
@@ -107,24 +102,24 @@ class _RecordCode:
         after: list[str] = []
         for index, (attribute, wire, hook) in enumerate(self.fields):
             kind, convert = self._convert(code, ns, index, attribute, hook)
-            read, rest = self._read(
+            read, rest = _read_field(
                 code, ns, index, attribute, wire=wire, kind=kind, convert=convert
             )
             reads.append(read)
             after += rest
         names = [f"{ns}v{i}" for i in range(len(self.fields))]
-        construct = self._construct(code, ns, dst, names)
         if self.intern_limit > 0 and self.key_first:
             return self._interned_key_first(
-                code, ns, src=src, dst=dst, reads=reads, after=after, construct=construct
+                code, ns, src=src, dst=dst, names=names, reads=reads, after=after
             )
+        extra = f"{ns}extra"
+        construct = self._construct(code, ns, dst, names, extra)
         out = self._gather(code, ns, src, names, reads) + after
         if self.intern_limit <= 0:
             return out + construct
         cache = code.bind(f"{ns}cache", self.cache)
         limit = code.bind(f"{ns}limit", self.intern_limit)
-        return [
-            *out,
+        interned = [
             f"{ns}key = ({', '.join(names)},)",
             f"{dst} = {cache}.get({ns}key)",
             f"if {dst} is None:",
@@ -132,6 +127,10 @@ class _RecordCode:
             *_indent(construct),
             f"    {cache}[{ns}key] = {dst}",
         ]
+        if self.extra is None:
+            return out + interned
+        # A record with unknown keys is not shared: its extra is its own.
+        return [*out, f"if {extra} is NO_EXTRA:", *_indent(interned), "else:", *_indent(construct)]
 
     def _key_getter(self, code: _Code, ns: str) -> str:
         """Bind, and return the name of, the ``itemgetter`` reading every wire key."""
@@ -140,23 +139,42 @@ class _RecordCode:
     def _gather(
         self, code: _Code, ns: str, src: str, names: list[str], reads: list[str]
     ) -> list[str]:
-        """Return the lines reading every key of *src* into its variable.
+        """Return the lines reading every key of *src* into its variable (and ``extra``).
 
         When every key is there -- the usual case -- one ``itemgetter`` call reads them
-        all; a missing key makes it raise ``KeyError``, and the keys are then read one by
-        one with their defaults.
+        all; otherwise the keys are read one by one with their defaults. Without
+        ``extra`` the class ignores unknown keys, and a ``KeyError`` picks the second
+        way. With it, the record's length picks: as many keys as the class declares is
+        the first way (a ``KeyError`` then means an unknown key stands in for a declared
+        one), more is the second way with the unknown keys kept, fewer the second way
+        with an exact check for them. The usual record costs one ``len`` more, and a
+        record lacking keys no exception.
         """
         one_by_one = [f"{ns}get = {src}.get"] + [
             f"{name} = {read}" for name, read in zip(names, reads, strict=True)
         ]
+        every_key = [f"{', '.join(names)} = {self._key_getter(code, ns)}({src})"]
+        if self.extra is None:
+            if len(names) < 2:
+                return one_by_one
+            return ["try:", *_indent(every_key), "except KeyError:", *_indent(one_by_one)]
+        extra, count = f"{ns}extra", len(self.known)
+        known = code.bind(f"{ns}KNOWN", self.known)
+        keep = f"{code.bind('EXTRA', extra_of)}({src}, {known})"
+        kept = f"{extra} = {keep}"
+        checked = f"{extra} = NO_EXTRA if {known}.issuperset({src}) else {keep}"
         if len(names) < 2:
-            return one_by_one
-        getter = self._key_getter(code, ns)
+            return [*one_by_one, checked]
         return [
-            "try:",
-            f"    {', '.join(names)} = {getter}({src})",
-            "except KeyError:",
-            *_indent(one_by_one),
+            f"if len({src}) == {count}:",
+            "    try:",
+            *_indent(_indent([*every_key, f"{extra} = NO_EXTRA"])),
+            "    except KeyError:",
+            *_indent(_indent([*one_by_one, kept])),
+            f"elif len({src}) > {count}:",
+            *_indent([*one_by_one, kept]),
+            "else:",
+            *_indent([*one_by_one, checked]),
         ]
 
     def _interned_key_first(
@@ -166,67 +184,99 @@ class _RecordCode:
         *,
         src: str,
         dst: str,
+        names: list[str],
         reads: list[str],
         after: list[str],
-        construct: list[str],
     ) -> list[str]:
         """Return lines that look the raw values up among the instances already built.
 
         For a record of strings only: a JSON value equal to a string is that string, so
         values equal to a key already in the cache passed the checks then, and the shared
-        instance is returned without checking them again.
+        instance is returned without checking them again. With ``extra``, a record with
+        unknown keys looks up ``UNKNOWN``, which is never cached, and is built on its own;
+        an empty object (Postmark's ``Geo: {}``) reads as every key missing, at once.
         """
         cache = code.bind(f"{ns}cache", self.cache)
         limit = code.bind(f"{ns}limit", self.intern_limit)
         getter = self._key_getter(code, ns)
-        names = [f"{ns}v{i}" for i in range(len(self.fields))]
+        every_key = (
+            f"{ns}key = ({getter}({src}),)" if len(names) == 1 else f"{ns}key = {getter}({src})"
+        )
+        some = [f"{ns}get = {src}.get", f"{ns}key = ({', '.join(reads)},)"]
+        cached = [
+            f"{', '.join(names)}, = {ns}key",
+            *after,
+            f"if len({cache}) >= {limit}: {cache}.clear()",
+            *self._construct(code, ns, dst, names, "NO_EXTRA"),
+            f"{cache}[{ns}key] = {dst}",
+        ]
+        if self.extra is None:
+            return [
+                "try:",
+                f"    {every_key}",
+                "except KeyError:",
+                *_indent(some),
+                f"{dst} = {cache}.get({ns}key)",
+                f"if {dst} is None:",
+                *_indent(cached),
+            ]
+        count = len(self.known)
+        known = code.bind(f"{ns}KNOWN", self.known)
+        unknown = code.bind("UNKNOWN", _UNKNOWN)
+        # Read before the lookup: *dst* may be the very name of *src*.
+        own = [
+            f"{ns}get = {src}.get",
+            f"{', '.join(names)}, = ({', '.join(reads)},)",
+            f"{ns}extra = {code.bind('EXTRA', extra_of)}({src}, {known})",
+            f"{ns}key = {unknown}",
+        ]
         return [
-            "try:",
-            f"    {ns}key = ({getter}({src}),)"
-            if len(names) == 1
-            else f"    {ns}key = {getter}({src})",
-            "except KeyError:",
-            f"    {ns}get = {src}.get",
-            f"    {ns}key = ({', '.join(reads)},)",
+            f"if len({src}) == {count}:",
+            "    try:",
+            f"        {every_key}",
+            "    except KeyError:",
+            *_indent(_indent(own)),
+            f"elif not {src}: {ns}key = {code.bind(f'{ns}NOTHING', (None,) * len(names))}",
+            f"elif len({src}) < {count} and {known}.issuperset({src}):",
+            *_indent(some),
+            "else:",
+            *_indent(own),
             f"{dst} = {cache}.get({ns}key)",
             f"if {dst} is None:",
-            f"    {', '.join(names)}, = {ns}key",
-            *_indent(after),
-            f"    if len({cache}) >= {limit}: {cache}.clear()",
-            *_indent(construct),
-            f"    {cache}[{ns}key] = {dst}",
+            f"    if {ns}key is {unknown}:",
+            *_indent(_indent([*after, *self._construct(code, ns, dst, names, f"{ns}extra")])),
+            "    else:",
+            *_indent(_indent(cached)),
         ]
 
-    def _construct(self, code: _Code, ns: str, dst: str, names: list[str]) -> list[str]:
-        """Return the lines building the instance *dst* from the variables *names*."""
+    def _construct(self, code: _Code, ns: str, dst: str, names: list[str], extra: str) -> list[str]:
+        """Return the lines building *dst* from the variables *names* (and *extra*)."""
         cls = code.bind(f"{ns}cls", self.cls)
+        values = dict(zip((a.name for a, _, _ in self.fields), names, strict=True))
+        if self.extra is not None:
+            code.bind("NO_EXTRA", NO_EXTRA)
+            values[self.extra.name] = extra
         if self.builder is not None:
             # Stores into a twin class without a __setattr__ of its own are plain slot
             # stores; the finished object then becomes an instance of the frozen class.
             builder = code.bind(f"{ns}B", self.builder)
             return [
                 f"{dst} = new({builder})",
-                *(
-                    f"{dst}.{a.name} = {name}"
-                    for (a, _, _), name in zip(self.fields, names, strict=True)
-                ),
+                *(f"{dst}.{field} = {value}" for field, value in values.items()),
                 f"{dst}.__class__ = {cls}",
             ]
         if self.setters is not None:
+            fields = [a.name for a in attrs.fields(self.cls)]
             return [
                 f"{dst} = new({cls})",
                 *(
-                    f"{code.bind(f'{ns}S{i}', setter)}({dst}, {name})"
-                    for i, (setter, name) in enumerate(zip(self.setters, names, strict=True))
+                    f"{code.bind(f'{ns}S{i}', setter)}({dst}, {values[field]})"
+                    for i, (setter, field) in enumerate(zip(self.setters, fields, strict=True))
                 ),
             ]
-        return [
-            f"{dst} = {cls}("
-            + ", ".join(
-                f"{a.alias}={name}" for (a, _, _), name in zip(self.fields, names, strict=True)
-            )
-            + ")"
-        ]
+        aliases = {a.name: a.alias for a in attrs.fields(self.cls)}
+        arguments = ", ".join(f"{aliases[field]}={value}" for field, value in values.items())
+        return [f"{dst} = {cls}({arguments})"]
 
     def _convert(  # noqa: PLR0911 - one return per kind of field
         self, code: _Code, ns: str, index: int, attribute: attrs.Attribute[Any], hook: Any
@@ -280,79 +330,9 @@ class _RecordCode:
             hook = self.converter.get_structure_hook(attribute.type)
         item = getattr(hook, "tuple_item", None)
         if item is not None:
-            return "call", self._tuple_lines(code, ns, index, item)
+            return "call", _tuple_lines(code, ns, index, item)
         call = code.bind(f"H{at}", hook)
         return "call", [f"{v} = {call}({v}, {code.bind(f'T{at}', attribute.type)})"]
-
-    def _tuple_lines(
-        self, code: _Code, ns: str, index: int, item: tuple[Any, Callable[[Any, Any], Any]]
-    ) -> list[str]:
-        """Return what a list-to-tuple hook (see :func:`tuple_hook`) does, inline.
-
-        Exact strings are taken as they are; other items go through the item hook.
-        """
-        v, at = f"{ns}v{index}", f"{ns}{index}"
-        item_type, item_hook = item
-        if item_type is str and item_hook is _EXACT_HOOKS[str]:
-            build = [
-                f"for {ns}x in {v}:",
-                f"    if type({ns}x) is not str: raise F",
-                f"{v} = tuple({v})",
-            ]
-        else:
-            call = code.bind(f"I{at}", item_hook)
-            kind = code.bind(f"IT{at}", item_type)
-            build = [f"{v} = tuple([{call}({ns}x, {kind}) for {ns}x in {v}])"]
-        return [
-            f"if type({v}) is list:",
-            f"    if {v}:",
-            *_indent(_indent(build)),
-            "    else:",
-            f"        {v} = ()",
-            f"elif {v} is None: {v} = ()",
-            "else: raise F",
-        ]
-
-    def _read(
-        self,
-        code: _Code,
-        ns: str,
-        index: int,
-        attribute: attrs.Attribute[Any],
-        *,
-        wire: str,
-        kind: str,
-        convert: list[str],
-    ) -> tuple[str, list[str]]:
-        """Return the expression reading the field's key, and the lines converting it.
-
-        The expression is the one used when a key may be missing (``get`` standing for
-        the record's ``dict.get``); when every key is there, the lines see the values
-        themselves and the tests for a missing key are false.
-        """
-        v, at, get, key = f"{ns}v{index}", f"{ns}{index}", f"{ns}get", repr(wire)
-        base, optional = _split_optional(attribute.type)
-        default: Any = attribute.default
-        if default is attrs.NOTHING and kind != "call" and not optional:
-            # A missing key reads as None, which these kinds reject for such a field.
-            return f"{get}({key})", convert
-        if default is attrs.NOTHING:
-            return f"{get}({key}, M_)", [f"if {v} is M_: raise F", *convert]
-        if kind != "call" and default is None and optional:
-            # A missing key reads as None, which these kinds take to the default None.
-            return f"{get}({key})", convert
-        if kind == "exact" and type(default) is base:
-            # The default passes the exact-type check unchanged.
-            return f"{get}({key}, {code.bind(f'D{at}', default)})", convert
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            missing = f"{code.bind(f'D{at}', default.factory)}()"
-        else:
-            missing = code.bind(f"D{at}", default)
-        return f"{get}({key}, M_)", [
-            f"if {v} is M_: {v} = {missing}",
-            "else:",
-            *_indent(convert),
-        ]
 
 
 def make_fast_structure_fn(
@@ -375,7 +355,9 @@ def make_fast_structure_fn(
     returned or raises the error it always raised. Nested records with a fast function of
     their own are read inline; other fields (tuples, mappings) call the converter's hook
     for their type, or the one in *hooks*, as the generic hook does. Keys the class does
-    not declare are never read: this is for lenient converters only.
+    not declare go to its ``extra`` field, read-only, in wire order (``NO_EXTRA`` when
+    there are none), as :func:`._extra.record_hook` puts them; a class without one
+    ignores them: this is for lenient converters only.
 
     Args:
         converter: The converter whose hooks the fields use.

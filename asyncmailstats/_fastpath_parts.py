@@ -1,9 +1,10 @@
 """The pieces the generated structure functions are made of.
 
 The signal that hands a record to the generic hook, the scalar hooks whose common case
-is inlined, the namespace the generated code runs in, and the two ways of storing a
-record's fields without calling attrs' ``__init__`` (slot descriptors, or a mutable
-twin class that becomes the model). :mod:`._fastpath` writes the code.
+is inlined, the namespace the generated code runs in, the two ways of storing a record's
+fields without calling attrs' ``__init__`` (slot descriptors, or a mutable twin class
+that becomes the model), the lines reading one key, and the list-to-tuple hook with the
+lines doing its work inline. :mod:`._fastpath` writes the rest of the code.
 """
 
 from __future__ import annotations
@@ -139,3 +140,94 @@ class _Code:
 
 def _indent(lines: list[str]) -> list[str]:
     return [f"    {line}" for line in lines]
+
+
+def tuple_hook(
+    item_type: Any, item: Callable[[Any, Any], Any]
+) -> Callable[[Any, Any], tuple[Any, ...]]:
+    """Return a hook reading a JSON list (or ``null``, as ``()``) as a tuple of *item_type*.
+
+    A fast structure function reads such a field inline, with the same results.
+    """
+
+    def structure_tuple(value: Any, _: Any) -> tuple[Any, ...]:
+        if type(value) is list:
+            return tuple([item(v, item_type) for v in value]) if value else ()
+        if value is None:
+            return ()
+        msg = f"expected a list, got {type(value).__name__}"
+        raise TypeError(msg)
+
+    structure_tuple.tuple_item = (item_type, item)  # type: ignore[attr-defined]
+    return structure_tuple
+
+
+def _tuple_lines(
+    code: _Code, ns: str, index: int, item: tuple[Any, Callable[[Any, Any], Any]]
+) -> list[str]:
+    """Return what a list-to-tuple hook (see :func:`tuple_hook`) does, inline.
+
+    Exact strings are taken as they are; other items go through the item hook.
+    """
+    v, at = f"{ns}v{index}", f"{ns}{index}"
+    item_type, item_hook = item
+    if item_type is str and item_hook is _EXACT_HOOKS[str]:
+        build = [
+            f"for {ns}x in {v}:",
+            f"    if type({ns}x) is not str: raise F",
+            f"{v} = tuple({v})",
+        ]
+    else:
+        call = code.bind(f"I{at}", item_hook)
+        kind = code.bind(f"IT{at}", item_type)
+        build = [f"{v} = tuple([{call}({ns}x, {kind}) for {ns}x in {v}])"]
+    return [
+        f"if type({v}) is list:",
+        f"    if {v}:",
+        *_indent(_indent(build)),
+        "    else:",
+        f"        {v} = ()",
+        f"elif {v} is None: {v} = ()",
+        "else: raise F",
+    ]
+
+
+def _read_field(
+    code: _Code,
+    ns: str,
+    index: int,
+    attribute: attrs.Attribute[Any],
+    *,
+    wire: str,
+    kind: str,
+    convert: list[str],
+) -> tuple[str, list[str]]:
+    """Return the expression reading the field's key, and the lines converting it.
+
+    The expression is the one used when a key may be missing (``get`` standing for
+    the record's ``dict.get``); when every key is there, the lines see the values
+    themselves and the tests for a missing key are false.
+    """
+    v, at, get, key = f"{ns}v{index}", f"{ns}{index}", f"{ns}get", repr(wire)
+    base, optional = _split_optional(attribute.type)
+    default: Any = attribute.default
+    if default is attrs.NOTHING and kind != "call" and not optional:
+        # A missing key reads as None, which these kinds reject for such a field.
+        return f"{get}({key})", convert
+    if default is attrs.NOTHING:
+        return f"{get}({key}, M_)", [f"if {v} is M_: raise F", *convert]
+    if kind != "call" and default is None and optional:
+        # A missing key reads as None, which these kinds take to the default None.
+        return f"{get}({key})", convert
+    if kind == "exact" and type(default) is base:
+        # The default passes the exact-type check unchanged.
+        return f"{get}({key}, {code.bind(f'D{at}', default)})", convert
+    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+        missing = f"{code.bind(f'D{at}', default.factory)}()"
+    else:
+        missing = code.bind(f"D{at}", default)
+    return f"{get}({key}, M_)", [
+        f"if {v} is M_: {v} = {missing}",
+        "else:",
+        *_indent(convert),
+    ]

@@ -153,7 +153,7 @@ def structuring_breakdown() -> Table:
 def _wire_keys(cls: type) -> list[str]:
     """Return the wire names of *cls*'s fields, the keys its generated hook reads."""
     renames = dict(postmark_convert._RENAMES)[cls]  # noqa: SLF001
-    return [renames.get(f.name, f.name) for f in attrs.fields(cls)]
+    return [renames.get(f.name, f.name) for f in attrs.fields(cls) if f.name != "extra"]
 
 
 def _keys(getter: Any, record: dict[str, Any]) -> Any:

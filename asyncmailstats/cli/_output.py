@@ -25,7 +25,10 @@ def to_plain(value: Any) -> Any:
     """Turn a model (or anything inside one) into JSON-ready data with snake_case keys."""
     if attrs.has(type(value)):
         return {
-            field.name: to_plain(getattr(value, field.name)) for field in attrs.fields(type(value))
+            field.name: to_plain(getattr(value, field.name))
+            for field in attrs.fields(type(value))
+            # Keys a model does not know: written when there are some, left out when not.
+            if field.name != "extra" or getattr(value, field.name)
         }
     if isinstance(value, enum.Enum):
         return value.value
@@ -69,7 +72,9 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and not key.endswith(("metadata", "details", "counts")):
+        if isinstance(value, Mapping) and not key.endswith(
+            ("metadata", "details", "counts", "extra")
+        ):
             flat.update(_flatten(value, f"{name}."))
         elif isinstance(value, list | Mapping):
             flat[name] = json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -2,7 +2,8 @@
 
 EmailConsul names fields in snake_case, so the models need no rename hooks; this module
 adds the ``{"data": [...], "meta": {...}}`` envelopes around them. The production
-converter ignores keys it does not know; the strict one (for tests) refuses them.
+converter keeps keys a model does not know in its ``extra`` (and ignores them in the
+envelopes, which are paging bookkeeping); the strict one (for tests) refuses them.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ _RECORDS: Final = (LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint, Delivery
 
 
 def make_converter() -> cattrs.Converter:
-    """Return the production converter: unknown keys are ignored."""
+    """Return the production converter: unknown keys are kept in each record's ``extra``."""
     converter = _make_base_converter(strict=False)
     for cls in _RECORDS:
         generic = converter.get_structure_hook(cls)

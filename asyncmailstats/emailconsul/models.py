@@ -2,13 +2,18 @@
 
 EmailConsul already names its fields in snake_case, so every field carries its wire name.
 A grouped row holds ``count`` plus the value of the field it was grouped by; the fields of
-the other groupings are ``None``.
+the other groupings are ``None``. Keys a model does not declare are kept, read-only, in
+its last field, ``extra`` (empty, and shared, when there are none).
 """
 
 import enum
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import attrs
+
+from .._extra import extra_field
 
 __all__ = [
     "DeliveryDay",
@@ -67,6 +72,8 @@ class LinkStat:
     """The link parameter's name, when grouped by ``params``."""
     params_value: str | None = None
     """The link parameter's value, when grouped by ``params``."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(slots=True, weakref_slot=False)
@@ -95,6 +102,8 @@ class LinkTimeseriesPoint:
     """The link parameter's name, when grouped by ``params``."""
     params_value: str | None = None
     """The link parameter's value, when grouped by ``params``."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(slots=True, weakref_slot=False)
@@ -109,6 +118,8 @@ class PixelTimeseriesPoint:
     """The campaign, when grouped by ``campaign_id``."""
     subscriber_id: str | None = None
     """The subscriber, when grouped by ``subscriber_id``."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(slots=True, weakref_slot=False)
@@ -148,3 +159,5 @@ class DeliveryDay:
     """Emails not sent because the recipient had reported spam before."""
     dropped_manually_suppressed: int = 0
     """Emails not sent because the address was suppressed by hand."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""

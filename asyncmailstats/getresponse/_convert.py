@@ -3,7 +3,8 @@
 GetResponse's wire names are already snake_case, so the models read them as they are;
 what this module adds is the few values whose wire form differs from the model's, such
 as ``"yes"``/``"no"`` flags. Timestamps (``"YYYY-MM-DD HH:MM:SS"``, no offset) are read by
-the shared ISO-8601 hook as naive datetimes.
+the shared ISO-8601 hook as naive datetimes. Keys a model does not declare are kept in its
+``extra`` by the production converter and refused by the strict one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import cattrs
 
 from .._convert import make_converter
+from .._extra import record_hook
 from .._fastpath import make_fast_structure_fn
 from .models import Message, MessageType, PeriodStats
 
@@ -37,12 +39,7 @@ def _configure(converter: cattrs.Converter, *, fast: bool = False) -> cattrs.Con
     # Registered by class so it takes precedence over the shared ``str`` hook, which
     # would otherwise match this str subclass first and leave a plain string.
     converter.register_structure_hook(MessageType, _structure_message_type)
-    message_hook = cattrs.gen.make_dict_structure_fn(
-        Message,
-        converter,
-        _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
-        time_travel=cattrs.gen.override(struct_hook=_structure_yes_no),
-    )
+    message_hook = record_hook(converter, Message, hooks={"time_travel": _structure_yes_no})
     converter.register_structure_hook(Message, message_hook)
     if fast:
         # Stats periods come by the hundred: a straight-line function reads them, with
@@ -55,7 +52,7 @@ def _configure(converter: cattrs.Converter, *, fast: bool = False) -> cattrs.Con
 
 
 def make_lenient_converter() -> cattrs.Converter:
-    """Return the production converter: unknown keys are ignored."""
+    """Return the production converter: unknown keys are kept in each model's ``extra``."""
     return _configure(make_converter(strict=False), fast=True)
 
 

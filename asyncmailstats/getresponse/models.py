@@ -2,6 +2,8 @@
 
 GetResponse states no time zone for its timestamps or its stats periods: every
 ``datetime`` here is naive and means the account's local time, exactly as the API wrote it.
+Keys a result has that its model does not declare are kept, read-only, in the model's last
+field, ``extra`` (empty, and shared, when there are none).
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import date, datetime
-from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
 
 from .._convert import OpenStrEnum
+from .._extra import FrozenDict, extra_field
 
 __all__ = [
     "COUNTER_NAMES",
@@ -203,11 +205,17 @@ class PeriodStats:
     """Spam complaints that were handled."""
     complaints_unhandled: int = 0
     """Spam complaints not handled."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys GetResponse sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(weakref_slot=False)
 class MessageStatsSeries:
-    """The stats of one message, period by period."""
+    """The stats of one message, period by period.
+
+    The result it is read from is keyed by period only, so it has no ``extra`` of its own;
+    each period keeps its unknown keys.
+    """
 
     message_id: str
     """The message the stats are for."""
@@ -224,7 +232,16 @@ class MessageStatsSeries:
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return None if value is None else MappingProxyType(dict(value))
+    return None if value is None else FrozenDict(value)
+
+
+def _read_only(value: Any) -> Any:
+    """Return a JSON value with its outer object or list read-only (a FrozenDict, a tuple)."""
+    if isinstance(value, Mapping):
+        return FrozenDict(value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
 
 
 @attrs.frozen(weakref_slot=False)
@@ -257,7 +274,9 @@ class Message:
     """Autoresponders only: ``time`` or ``action``."""
     day_of_cycle: int | None = None
     """Autoresponders only: the subscription day the message goes out on."""
-    action: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_mapping)
+    action: Mapping[str, Any] | None = attrs.field(
+        default=None, converter=_frozen_mapping, hash=False
+    )
     """Autoresponders only: the triggering action (``event``, …, ``recurrent``), read-only."""
     days_of_week: tuple[Any, ...] | None = None
     """Autoresponders only: the weekdays the message may go out on."""
@@ -267,6 +286,14 @@ class Message:
     """Autoresponders only: the delay after the trigger, in hours."""
     time_travel: bool | None = None
     """Autoresponders only: whether sending follows each recipient's time zone."""
+    ab_test: Any = attrs.field(default=None, converter=_read_only, hash=False)
+    """A/B tests only: what GetResponse sends under ``ab_test``; ``None`` when absent.
+
+    The API documents the key, on messages of type ``ab_test``, but not its shape, so the
+    JSON value is kept as it comes: an object as a read-only mapping, a list as a tuple.
+    """
+    extra: Mapping[str, Any] = extra_field()
+    """Keys GetResponse sent that this model does not declare: wire name → JSON value."""
 
     @property
     def click_tracked(self) -> bool:
@@ -288,3 +315,5 @@ class Link:
     """The target URL."""
     clicks: int = 0
     """How many times the link was clicked."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys GetResponse sent that this model does not declare: wire name → JSON value."""

@@ -1,10 +1,11 @@
 """Postmark's wire names and the converters that read them.
 
 This is the only module that spells Postmark's PascalCase keys. Every model gets a
-cattrs-generated structure hook, and optional fields use a hook that checks for ``None``
-once instead of cattrs' generic union dispatch. Structuring pages of messages, opens and
-clicks is the hot path of a stream, so the production converter puts a faster function
-in front of each of those hooks (see :func:`~asyncmailstats._convert.make_fast_structure_fn`):
+cattrs-generated structure hook (keeping undeclared keys in ``extra``, or refusing them
+when strict), and optional fields use a hook that checks for ``None`` once instead of
+cattrs' generic union dispatch. Structuring pages of messages, opens and clicks is the
+hot path of a stream, so the production converter puts a faster function in front of
+each of those hooks (see :func:`~asyncmailstats._fastpath.make_fast_structure_fn`):
 it reads the common case in straight-line code, shares one instance per distinct
 ``ClientInfo``, ``OSInfo`` and ``Geo``, and leaves everything else -- and every error --
 to the cattrs hook behind it. The strict converter uses the cattrs hooks alone.
@@ -19,10 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
 from .._convert import make_converter as _make_base_converter
 from .._convert import open_enum_hook, parse_date
+from .._extra import record_hook
 from .._fastpath import make_fast_structure_fn, tuple_hook
 from .models import (
     BounceCounts,
@@ -302,6 +303,8 @@ def _structure_str_map(value: Any, _: Any) -> dict[str, str]:
 
 
 def _dynamic_hooks(converter: cattrs.Converter) -> tuple[_Hook, _Hook]:
+    # Every key but the date (or the day list) is data, read as a count: these models have
+    # no unknown keys to keep, and a value that is not a count is an error, strict or not.
     to_int = converter.get_structure_hook(int)
 
     def counts(data: Mapping[str, Any], skip: str) -> dict[str, int]:
@@ -338,15 +341,7 @@ def _register(
     fast: bool = False,
 ) -> None:
     hooks = hooks or {}
-    overrides: dict[str, Any] = {
-        name: override(rename=wire, struct_hook=hooks.get(name)) for name, wire in renames.items()
-    }
-    hook: _Hook = make_dict_structure_fn(
-        cls,
-        converter,
-        _cattrs_forbid_extra_keys=converter.forbid_extra_keys,
-        **overrides,
-    )
+    hook: _Hook = record_hook(converter, cls, renames, hooks)
     name = cls.__name__
 
     # The generated code reads keys with ``in``, which a string or a list would pass
@@ -404,7 +399,7 @@ def _configure(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
 
 
 def make_converter() -> cattrs.Converter:
-    """Return the production converter: it ignores keys the models do not declare."""
+    """Return the production converter: it keeps undeclared keys in each model's ``extra``."""
     return _configure(_make_base_converter(strict=False), fast=True)
 
 

@@ -2,7 +2,9 @@
 
 Every field is the snake_case of its wire name (``MessageID`` → ``message_id``, ``From``
 → ``from_``). Fields the live API has been seen to leave out are optional; stats counters
-default to 0 because Postmark omits days without data and zero keys within a day.
+default to 0 because Postmark omits days without data and zero keys within a day. Keys a
+model does not declare are kept, read-only, in its last field, ``extra`` (wire name →
+JSON value); it is empty, and shared, for nearly every record, and left out of equality.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from .._convert import OpenStrEnum
+from .._extra import extra_field
 
 __all__ = [
     "BounceCounts",
@@ -137,6 +141,8 @@ class Recipient:
     """The e-mail address."""
     name: str | None = None
     """The display name; ``""`` or ``None`` when the message gave none."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -175,6 +181,8 @@ class OutboundMessage:
     """Custom metadata attached when sending, if any was returned."""
     sandboxed: bool | None = None
     """Whether the message was sent from a sandbox server (absent from older replies)."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -193,6 +201,8 @@ class MessageEvent:
     Keys are kept as Postmark sends them because they differ per event type; numbers and
     booleans are given as strings (``BounceID`` is sometimes a number on the wire).
     """
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -207,6 +217,8 @@ class OutboundMessageDetails(OutboundMessage):
     """The raw SMTP source, when Postmark still has it."""
     message_events: tuple[MessageEvent, ...] = ()
     """Delivery, bounce, open, click and subscription events, oldest first."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 # --------------------------------------------------------------------------- opens, clicks
@@ -222,6 +234,8 @@ class ClientInfo:
     """The maker, e.g. ``"Google"``."""
     family: str | None = None
     """The family, e.g. ``"Chrome"``."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -234,6 +248,8 @@ class OSInfo:
     """The maker, e.g. ``"Microsoft Corporation"``."""
     family: str | None = None
     """The family, e.g. ``"Windows"``."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -256,6 +272,8 @@ class Geo:
     """``"latitude,longitude"``."""
     ip: str | None = None
     """The IP address the request came from."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -288,6 +306,8 @@ class Open:
     """The operating system."""
     geo: Geo | None = None
     """Location details."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -320,6 +340,8 @@ class Click:
     """The operating system."""
     geo: Geo | None = None
     """Location details."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 # --------------------------------------------------------------------------- stats
@@ -363,6 +385,8 @@ class OutboundOverview:
     """Opens whose platform was recognised."""
     with_read_time_recorded: int = 0
     """Opens whose read time was recorded."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -373,6 +397,8 @@ class SentDay:
     """The day (Eastern time)."""
     sent: int = 0
     """Messages sent."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -383,6 +409,8 @@ class SentCounts:
     """Days with data, oldest first; days without any are left out."""
     sent: int = 0
     """Total over the range."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -399,6 +427,8 @@ class BounceDay:
     """SMTP API errors."""
     transient: int = 0
     """Transient failures."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -415,6 +445,8 @@ class BounceCounts:
     """Total SMTP API errors."""
     transient: int = 0
     """Total transient failures."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -425,6 +457,8 @@ class SpamComplaintDay:
     """The day (Eastern time)."""
     spam_complaint: int = 0
     """Complaints."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -435,6 +469,8 @@ class SpamComplaintCounts:
     """Days with data, oldest first."""
     spam_complaint: int = 0
     """Total complaints."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -445,6 +481,8 @@ class TrackedDay:
     """The day (Eastern time)."""
     tracked: int = 0
     """Messages sent with tracking."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -455,6 +493,8 @@ class TrackedCounts:
     """Days with data, oldest first."""
     tracked: int = 0
     """Total tracked messages."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -467,6 +507,8 @@ class OpenDay:
     """Opens in all."""
     unique: int = 0
     """Messages opened at least once."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -479,6 +521,8 @@ class OpenCounts:
     """Total opens."""
     unique: int = 0
     """Total unique opens."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -495,6 +539,8 @@ class OpenPlatformDay:
     """Opens from mobile devices."""
     unknown: int = 0
     """Opens from an unrecognised platform."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -511,6 +557,8 @@ class OpenPlatformCounts:
     """Total mobile opens."""
     unknown: int = 0
     """Total opens from an unrecognised platform."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -523,6 +571,8 @@ class ClickDay:
     """Clicks in all."""
     unique: int = 0
     """Unique clicks."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -535,6 +585,8 @@ class ClickCounts:
     """Total clicks."""
     unique: int = 0
     """Total unique clicks."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -549,6 +601,8 @@ class ClickPlatformDay:
     """Clicks from mobile devices."""
     unknown: int = 0
     """Clicks from an unrecognised platform."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -563,6 +617,8 @@ class ClickPlatformCounts:
     """Total mobile clicks."""
     unknown: int = 0
     """Total clicks from an unrecognised platform."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -575,6 +631,8 @@ class ClickLocationDay:
     """Clicks on links in the HTML part."""
     text: int = 0
     """Clicks on links in the text part."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -587,11 +645,18 @@ class ClickLocationCounts:
     """Total clicks in the HTML part."""
     text: int = 0
     """Total clicks in the text part."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class DynamicDay:
-    """One day of a series whose keys are data: client names, read times, browsers."""
+    """One day of a series whose keys are data: client names, read times, browsers.
+
+    Every key but ``Date`` is kept in :attr:`counts`, so unlike the fixed-key days this
+    has no ``extra``: there is no key it does not know, and a value that is not a count is
+    a decode error.
+    """
 
     date: dt.date
     """The day (Eastern time)."""
@@ -601,7 +666,11 @@ class DynamicDay:
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class DynamicCounts:
-    """A day series with data-dependent keys (e-mail clients, read times, browsers)."""
+    """A day series with data-dependent keys (e-mail clients, read times, browsers).
+
+    Every key but ``Days`` is kept in :attr:`totals`, so it has no ``extra`` (see
+    :class:`DynamicDay`).
+    """
 
     days: tuple[DynamicDay, ...] = ()
     """Days with data, oldest first."""

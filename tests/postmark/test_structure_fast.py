@@ -3,7 +3,8 @@
 The production Postmark converter reads records through straight-line functions with the
 generic hooks behind them. These tests run both over recorded replies, over seeded fake
 data and over thousands of seeded distortions of it, and compare results (value and type
-of every field, recursively) and errors (type and message).
+of every field, recursively, ``extra`` included although equality leaves it out) and
+errors (type and message).
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ RECORD_MODELS = (Open, Click, OutboundMessage)
 
 
 def typed(value: Any) -> Any:
-    """Return *value* as nested tuples naming the exact type of every part."""
+    """Return *value* as nested tuples naming the exact type of every part.
+
+    Every attrs field is in it, ``extra`` too (which ``==`` does not compare).
+    """
     cls = type(value)
     if attrs.has(cls):
         return (cls, tuple((f.name, typed(getattr(value, f.name))) for f in attrs.fields(cls)))
@@ -213,14 +217,45 @@ def _paths(record: dict[str, Any], prefix: tuple[Any, ...] = ()) -> list[tuple[A
     return out
 
 
+def _objects(data: Any) -> list[dict[str, Any]]:
+    """Return *data* and every object nested in it (through objects and lists)."""
+    found: list[dict[str, Any]] = []
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            found.append(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def has_extra(value: Any) -> bool:
+    """Return whether *value* or any record nested in it kept an unknown key."""
+    if attrs.has(type(value)):
+        return bool(getattr(value, "extra", None)) or any(
+            has_extra(getattr(value, f.name)) for f in attrs.fields(type(value))
+        )
+    if isinstance(value, tuple):
+        return any(has_extra(v) for v in value)
+    return False
+
+
 def distort(record: dict[str, Any], rng: random.Random) -> Any:
     """Return a copy of *record* with one to three values replaced, removed or added."""
     data = copy.deepcopy(record)
     for _ in range(rng.randint(1, 3)):
         paths = _paths(data)
+        if rng.random() < 0.1:
+            # A key no model declares, in the record or in an object nested in it.
+            target = rng.choice(_objects(data))
+            key = rng.choice(["Extra", "extra", "Name ", "MessageId"])
+            target[key] = copy.deepcopy(rng.choice(ODD_VALUES))
+            continue
         if not paths or rng.random() < 0.1:
-            data[rng.choice(["Extra", "Geo", "Client", "To", "Status", "MessageID"])] = rng.choice(
-                ODD_VALUES
+            data[rng.choice(["Extra", "Geo", "Client", "To", "Status", "MessageID"])] = (
+                copy.deepcopy(rng.choice(ODD_VALUES))
             )
             continue
         path = rng.choice(paths)
@@ -252,7 +287,9 @@ def test_distorted_records_give_the_same_result_or_error(fake: FakePostmark, cls
         assert outcome(fast, record, cls) == expected, record
         # Through the shared helper the DecodeError text is the same too.
         assert decoded(FAST, record, cls) == decoded(GENERIC, record, cls)
-    assert kinds == {"ok", "error"}
+        if expected[0] == "ok" and has_extra(generic(record, cls)):
+            kinds.add("extra")
+    assert kinds == {"ok", "error", "extra"}
 
 
 @pytest.mark.parametrize("cls", [ClientInfo, OSInfo, Geo], ids=lambda c: c.__name__)
@@ -262,9 +299,12 @@ def test_distorted_nested_objects_agree(fake: FakePostmark, cls: type):
     rng = random.Random(f"nested-{cls.__name__}")
     fast, generic = hooks_for(cls)
     nested = [r[key] for r in records(fake, Open) if isinstance(r.get(key), dict)]
+    kept = 0
     for _ in range(2000):
         record = distort(rng.choice(nested), rng) if rng.random() < 0.7 else rng.choice(nested)
         assert outcome(fast, record, cls) == outcome(generic, record, cls), record
+        kept += outcome(generic, record, cls)[0] == "ok" and has_extra(generic(record, cls))
+    assert kept > 0
 
 
 def test_decode_page_errors_are_unchanged(fake: FakePostmark):
@@ -280,10 +320,11 @@ def test_decode_page_errors_are_unchanged(fake: FakePostmark):
     assert "ReceivedAt" in str(fast.value) or "yesterday" in str(fast.value)
 
 
-def test_unknown_keys_are_ignored_by_production_and_refused_by_strict(fake: FakePostmark):
-    """The production converter ignores an undeclared key; the strict one still refuses it."""
+def test_unknown_keys_are_kept_by_production_and_refused_by_strict(fake: FakePostmark):
+    """The production converter keeps an undeclared key in extra; the strict one refuses it."""
     record = {**records(fake, Open)[0], "Surprise": 1}
     assert typed(structure(FAST, record, Open)) == typed(structure(GENERIC, record, Open))
+    assert structure(FAST, record, Open).extra == {"Surprise": 1}
     with pytest.raises(DecodeError, match="Surprise"):
         structure(STRICT, record, Open)
 

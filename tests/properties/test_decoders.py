@@ -267,7 +267,7 @@ def _postmark_bases() -> dict[str, list[Any]]:
 
 
 def _counters(**values: int) -> dict[str, int]:
-    names = [f.name for f in PeriodStats.__attrs_attrs__][2:]
+    names = [f.name for f in PeriodStats.__attrs_attrs__][2:-1]  # not period, start, extra
     return {name: values.get(name, 1) for name in names}
 
 
