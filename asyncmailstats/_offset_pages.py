@@ -1,12 +1,10 @@
 """The offset page stream: ordered, bounded prefetch that stays exact over a live list.
 
-A paged endpoint is a :class:`PagedEndpoint`: ``fetch(offset, count)`` sends the request
-for one page (its status checked inside the retry attempt) and returns the raw reply;
-``parse(raw)`` turns that reply, without I/O, into a :class:`Parsed` page — items, the
-total the provider reported and the page size it says it applies. :class:`OffsetPages`
-asks for the first page alone (it tells the total), then keeps up to ``prefetch`` later
-pages in flight and yields them strictly in order. It owns when a page is parsed: on the
-consumer's task, in order, after the request that refills the window has gone out.
+It reads a :class:`~._page_source.PagedEndpoint` (a request per page, and a pure parser
+of each reply). :class:`OffsetPages` asks for the first page alone (it tells the
+total), then keeps up to ``prefetch`` later pages in flight and yields them strictly in
+order. It owns when a page is parsed: on the consumer's task, in order, after the
+request that refills the window has gone out.
 
 Over a live list (records arriving while the stream runs) offsets move. With a natural
 ``key`` for the records, every page after the first re-reads the last record of the page
@@ -26,87 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Coroutine, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
-import attrs
-
+from ._page_source import Fetch, Page, PagedEndpoint, Parsed, from_fetch
 from .exceptions import PagingError, ResultWindowError
 
-T = TypeVar("T")
-R = TypeVar("R")
+__all__ = ["MAX_SEARCH_PAGES", "REALIGN_ATTEMPTS", "OffsetPages", "offset_pages"]
 
-#: ``fetch(offset, count)`` returns the page's items and the provider's total.
-Fetch = Callable[[int, int], Coroutine[Any, Any, tuple[Sequence[T], int]]]
+T = TypeVar("T")
 
 #: How many pages the stream asks for to find its anchor after losing it, beyond those
 #: needed to read the stretch the total's change allows (at most :data:`MAX_SEARCH_PAGES`).
 REALIGN_ATTEMPTS = 4
 MAX_SEARCH_PAGES = 16
-
-
-@attrs.frozen(slots=True)
-class Page(Generic[T]):
-    """One page of a stream.
-
-    Attributes:
-        items: The page's items, in the provider's order.
-        offset: The position of the first item in the stream (items yielded before it).
-        total: How many items the provider reported in all (``None`` if unknown).
-    """
-
-    items: tuple[T, ...]
-    offset: int
-    total: int | None
-
-
-@attrs.frozen(slots=True)
-class Parsed(Generic[T]):
-    """One parsed reply of a paged endpoint.
-
-    Attributes:
-        items: The records of the page.
-        total: The total the provider reported with it.
-        limit: The page size the provider says it applied, if it says one.
-    """
-
-    items: Sequence[T]
-    total: int
-    limit: int | None = None
-
-
-@attrs.frozen(slots=True)
-class PagedEndpoint(Generic[T, R]):
-    """An offset-paged endpoint, as the page stream sees it.
-
-    Attributes:
-        fetch: Sends the request for ``(offset, count)`` through the provider's limiter
-            and retry path (status checked inside each attempt); returns the raw reply.
-        parse: Turns a raw reply into a :class:`Parsed` page; pure, no I/O.
-        key: The natural key of a record (unique within the result), used to re-align
-            pages when the result moves; ``None`` pages by position only.
-        stable: Whether records keep their relative order while new ones arrive (newest
-            first by an immutable time, or sorted by the key). When false, a moved
-            anchor raises instead of being re-aligned.
-        label: The endpoint, for error messages.
-    """
-
-    fetch: Callable[[int, int], Coroutine[Any, Any, R]]
-    parse: Callable[[R], Parsed[T]]
-    key: Callable[[T], Hashable] | None = None
-    stable: bool = True
-    label: str = ""
-
-
-def _as_parsed(reply: tuple[Sequence[Any], int]) -> Parsed[Any]:
-    return Parsed(reply[0], reply[1])
-
-
-def from_fetch(
-    fetch: Fetch[T], *, key: Callable[[T], Hashable] | None = None
-) -> PagedEndpoint[T, Any]:
-    """Return the endpoint of a ``fetch(offset, count) -> (items, total)`` function."""
-    return PagedEndpoint(fetch, _as_parsed, key)
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
@@ -302,13 +233,7 @@ class OffsetPages(Generic[T]):
                 f"{self._stalled} pages in a row with nothing new); ask for larger pages "
                 "or read a period that has ended"
             )
-            raise PagingError(
-                msg,
-                endpoint=self._source.label or None,
-                offset=base,
-                total=total,
-                previous_total=self._total,
-            )
+            raise self._error(msg, offset=base, total=total)
 
     def _plan(self, offset: int, count: int, got: int, total: int) -> None:
         """Decide what to request next after a page of *got* records out of *count*."""
@@ -408,13 +333,7 @@ class OffsetPages(Generic[T]):
             "change, so the stream cannot tell what it missed; sort by the key instead, or "
             "read a period that has ended"
         )
-        raise PagingError(
-            msg,
-            endpoint=self._source.label or None,
-            offset=self._base,
-            total=total,
-            previous_total=self._total,
-        )
+        raise self._error(msg, offset=self._base, total=total)
 
     def _adopt(self, limit: int | None) -> None:
         # The server says it serves smaller pages than asked: ask for what it serves.
@@ -484,19 +403,22 @@ class OffsetPages(Generic[T]):
     def _label(self) -> str:
         return self._source.label or "paged endpoint"
 
-    def _empty(self, offset: int, total: int) -> None:
-        msg = (
-            f"{self._label()}: the page at offset {offset} came back empty although the "
-            f"total says {total} results; the server's total does not match what it serves "
-            "(a total that ignores the filter?), so the stream stops rather than miss records"
-        )
-        raise PagingError(
+    def _error(self, msg: str, *, offset: int, total: int) -> PagingError:
+        return PagingError(
             msg,
             endpoint=self._source.label or None,
             offset=offset,
             total=total,
             previous_total=self._total,
         )
+
+    def _empty(self, offset: int, total: int) -> None:
+        msg = (
+            f"{self._label()}: the page at offset {offset} came back empty although the "
+            f"total says {total} results; the server's total does not match what it serves "
+            "(a total that ignores the filter?), so the stream stops rather than miss records"
+        )
+        raise self._error(msg, offset=offset, total=total)
 
     def _lost(self, offset: int, total: int) -> None:
         msg = (
@@ -506,13 +428,7 @@ class OffsetPages(Generic[T]):
             f"({self._total} -> {total}) would put it; records were removed or reordered, "
             "so going on could skip or repeat some"
         )
-        raise PagingError(
-            msg,
-            endpoint=self._source.label or None,
-            offset=offset,
-            total=total,
-            previous_total=self._total,
-        )
+        raise self._error(msg, offset=offset, total=total)
 
     # ------------------------------------------------------------------ closing
 

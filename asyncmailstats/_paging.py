@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
-from ._offset_pages import Fetch, OffsetPages, Page, PagedEndpoint, Parsed, offset_pages
+from ._offset_pages import OffsetPages, offset_pages
+from ._page_source import Fetch, Page, PagedEndpoint, Parsed
 
 __all__ = [
     "Fetch",

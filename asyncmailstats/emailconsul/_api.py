@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar
 
-from .._offset_pages import PagedEndpoint, Parsed
+from .._page_source import PagedEndpoint, Parsed
 from .._paging import offset_paginator
 from . import _wire
 

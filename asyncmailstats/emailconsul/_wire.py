@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._convert import loads, structure
 from .._http import Request, Response
-from .._offset_pages import Parsed
+from .._page_source import Parsed
 from .._retry import parse_retry_after
 from ..exceptions import (
     APIError,

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._offset_pages import PagedEndpoint, Parsed
+from .._page_source import PagedEndpoint, Parsed
 from ._decode import raise_for_status
 
 if TYPE_CHECKING:

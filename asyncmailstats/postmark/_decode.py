@@ -13,7 +13,7 @@ import cattrs
 
 from .._convert import loads, structure
 from .._http import Response
-from .._offset_pages import Parsed
+from .._page_source import Parsed
 from .._retry import parse_retry_after
 from ..exceptions import (
     APIError,

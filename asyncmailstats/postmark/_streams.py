@@ -22,7 +22,8 @@ from collections.abc import (
 from typing import Any, Final, TypeVar
 
 from .._fanout import FanOut, fan_out
-from .._offset_pages import OffsetPages, Page, PagedEndpoint
+from .._offset_pages import OffsetPages
+from .._page_source import Page, PagedEndpoint
 from ..exceptions import NotFoundError, ResultWindowError
 from ._wire import EASTERN, OFFSET_CEILING, Params, date_params, end_instant, start_instant
 from .models import OutboundMessage
