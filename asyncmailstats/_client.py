@@ -16,16 +16,14 @@ from typing import Protocol, TypeVar
 
 import attrs
 
-from ._http import Request, Response
+from ._http import HeaderValue, Request, Response, Secret
 from ._limiter import Limiter, Limits
 from ._retry import RetryHooks, RetryPolicy, retry_call
 from ._transport import Timeout, Transport
-from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError
+from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError, redact
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-_REDACTED = "<redacted>"
 
 
 class _Owner(Protocol):
@@ -101,8 +99,8 @@ class ProviderClient:
         *,
         provider: str,
         base_url: str,
-        headers: Mapping[str, str],
-        secrets: tuple[str, ...],
+        headers: Mapping[str, HeaderValue],
+        secrets: tuple[str | Secret, ...],
         limits: Limits,
         retry: RetryPolicy,
         timeout: Timeout,
@@ -115,8 +113,15 @@ class ProviderClient:
         self.timeout = timeout
         self.counters = Counters()
         self._owner = owner
-        self._headers = dict(headers)
-        self._secrets = tuple(s for s in secrets if s)
+        # Credentials are held as Secret objects only, so that no frame of the request
+        # path (nor this client) has one in plain text: the transport reveals them.
+        secret_list = [s if isinstance(s, Secret) else Secret(s) for s in secrets if s]
+        self._secrets: tuple[Secret, ...] = tuple(secret_list)
+        self._headers: dict[str, HeaderValue] = {
+            name: Secret(value) if isinstance(value, str) and value in secret_list else value
+            for name, value in headers.items()
+        }
+        del secret_list
         self._hooks = _Hooks(self.counters, self.limiter)
         self._rng = rng
 
@@ -145,7 +150,7 @@ class ProviderClient:
         limiter = self.limiter
         counters = self.counters
         timeout = self.timeout
-        secrets = self._secrets
+        scrubbing = bool(self._secrets)
 
         async def attempt() -> T:
             counters.requests += 1
@@ -155,12 +160,16 @@ class ProviderClient:
                     response = await transport.send(request, url, timeout)
                 finally:
                     limiter.release()
+                if scrubbing and not 200 <= response.status < 300:
+                    # An error reply may echo a credential: redact the whole body before
+                    # any decoder reads a message from it or cuts an excerpt of it.
+                    response = self._redact_response(response)
                 result = decode(response)
             except MailStatsError as error:
                 if isinstance(error, RateLimitError):
                     limiter.decrease(epoch)
                 # Scrub here, before the retry loop logs the error, not only once it surfaces.
-                if secrets:
+                if scrubbing:
                     self._scrub(error)
                 raise
             limiter.record_success(epoch)
@@ -209,17 +218,28 @@ class ProviderClient:
         )
 
     def redact(self, text: str) -> str:
-        """Return *text* with every secret of this client replaced."""
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
+        """Return *text* with every spelling of every secret of this client replaced.
+
+        Spellings are the secret as is, JSON-escaped and percent-encoded (see
+        :func:`~asyncmailstats.exceptions.secret_spellings`).
+        """
+        return redact(text, (secret.reveal() for secret in self._secrets))
+
+    def _redact_response(self, response: Response) -> Response:
+        # surrogateescape round-trips any bytes, so a body that is not UTF-8 is unchanged
+        # except where a secret was.
+        text = response.body.decode("utf-8", "surrogateescape")
+        cleaned = self.redact(text)
+        headers = {name: self.redact(value) for name, value in response.headers.items()}
+        if cleaned == text and headers == response.headers:
+            return response
+        body = cleaned.encode("utf-8", "surrogateescape")
+        return Response(status=response.status, headers=headers, body=body)
 
     def _scrub(self, error: MailStatsError) -> None:
-        # A provider may echo a credential back in an error body or message.
-        error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)
-        if isinstance(error, APIError):
-            error.message = self.redact(error.message)
-            if error.body is not None:
-                error.body = self.redact(error.body)
-        elif isinstance(error, DecodeError) and error.excerpt is not None:
-            error.excerpt = self.redact(error.excerpt)
+        # A provider may echo a credential back in an error body or message: the error
+        # redacts the longer text it kept, then cuts it to its excerpt.
+        if isinstance(error, APIError | DecodeError):
+            error.redact(secret.reveal() for secret in self._secrets)
+        else:
+            error.args = tuple(self.redact(a) if isinstance(a, str) else a for a in error.args)

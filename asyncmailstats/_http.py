@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets as _random
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -20,7 +22,56 @@ SHOWN_HEADERS: Final = frozenset(
 )
 
 
-def _redact_headers(headers: Mapping[str, str]) -> str:
+class Secret:
+    """A credential that shows as ``<redacted>`` and is not stored as its plain text.
+
+    The value is kept XOR-masked with a random pad, so a tool that captures the local
+    variables of a failing frame (an error tracker, ``pytest --showlocals``) and walks
+    into objects finds neither the string nor its bytes. :meth:`reveal` returns it; the
+    transport calls it only while it hands the headers to the HTTP library. A secret
+    compares equal to the plain string it hides (in constant time).
+    """
+
+    __slots__ = ("_masked", "_pad")
+
+    def __init__(self, value: str) -> None:
+        raw = value.encode("utf-8", "surrogatepass")
+        pad = _random.token_bytes(len(raw))
+        self._pad = pad
+        self._masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
+
+    def reveal(self) -> str:
+        """Return the plain value."""
+        raw = bytes(a ^ b for a, b in zip(self._masked, self._pad, strict=True))
+        return raw.decode("utf-8", "surrogatepass")
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            other = other.reveal()
+        if not isinstance(other, str):
+            return NotImplemented
+        mine = self.reveal().encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(mine, other.encode("utf-8", "surrogatepass"))
+
+    def __hash__(self) -> int:
+        return hash(self.reveal())
+
+
+#: A header value: plain text, or a credential revealed only when sent.
+HeaderValue = str | Secret
+
+
+def reveal_headers(headers: Mapping[str, HeaderValue]) -> dict[str, str]:
+    """Return *headers* with every :class:`Secret` replaced by its plain value."""
+    return {name: v.reveal() if isinstance(v, Secret) else v for name, v in headers.items()}
+
+
+def _redact_headers(headers: Mapping[str, HeaderValue]) -> str:
     shown = {
         name: (value if name.lower() in SHOWN_HEADERS else "<redacted>")
         for name, value in headers.items()
@@ -40,7 +91,7 @@ class Request:
     method: str
     path: str
     params: Sequence[tuple[str, str]] = ()
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=_redact_headers)
+    headers: Mapping[str, HeaderValue] = attrs.field(factory=dict, repr=_redact_headers)
     # A body may carry a secret (GetResponse puts the API key in it): never shown.
     body: bytes | None = attrs.field(default=None, repr=False)
     endpoint: str = ""

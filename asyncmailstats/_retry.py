@@ -116,6 +116,10 @@ def retry_delay(
 ) -> float | None:
     """Return how long to wait before the next attempt, or ``None`` to give up now.
 
+    A ``Retry-After`` within ``max_retry_after`` is honoured, but never below
+    ``rand * initial_delay`` (the first backoff step), so ``Retry-After: 0`` still waits
+    a little; other retryable errors wait the full-jitter :func:`backoff`.
+
     Args:
         policy: The retry policy in force.
         attempt: How many attempts have failed so far (1 after the first).
@@ -127,7 +131,9 @@ def retry_delay(
     if isinstance(error, RateLimitError) and error.retry_after is not None:
         if error.retry_after > policy.max_retry_after:
             return None
-        return error.retry_after
+        # "Retry-After: 0" (or a date already past) must not mean a burst of instant
+        # retries: the wait is at least the full jitter of the first backoff step.
+        return max(error.retry_after, backoff(policy, 1, rand))
     return backoff(policy, attempt, rand)
 
 

@@ -63,15 +63,62 @@ class SessionStatistics:
     providers: tuple[ProviderStatistics, ...]
 
 
+#: Every control character: none belongs in a credential or a header.
+_CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
+#: RFC 9110's ``tchar``: what a header name (a ``token``) is made of.
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+#: Headers a credential may not take the name of: hop-by-hop, framing and routing
+#: headers, and the ones the client sets itself (compared case-insensitively).
+_RESERVED_HEADERS: Final = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "cookie",
+        "expect",
+        "host",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+    }
+)
+
+
 def _check_secret(name: str, value: object) -> str:
+    # The messages name the argument, never its value.
     if not isinstance(value, str):
         msg = f"{name} must be a str, got {type(value).__name__}"
         raise TypeError(msg)
     if not value.strip():
         msg = f"{name} must not be empty"
         raise ValueError(msg)
-    if any(ch in value for ch in "\r\n\0"):
-        msg = f"{name} must not contain line breaks or NUL"
+    if not _CONTROL.isdisjoint(value):
+        msg = f"{name} must not contain control characters (line breaks, NUL, tabs, DEL, ...)"
+        raise ValueError(msg)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{name} must be valid text (it holds a lone surrogate)"
+        raise ValueError(msg) from None
+    return value
+
+
+def _check_header_name(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        msg = f"{name} must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not value or not _TCHAR.issuperset(value):
+        msg = f"{name} must be an HTTP header name (an RFC 9110 token), got {value!r}"
+        raise ValueError(msg)
+    lowered = value.lower()
+    if lowered in _RESERVED_HEADERS or lowered.startswith("proxy-"):
+        msg = f"{name} must not be a hop-by-hop, framing or reserved header, got {value!r}"
         raise ValueError(msg)
     return value
 
@@ -299,8 +346,8 @@ class Session:
         """
         from .emailconsul import EmailConsulAPI  # noqa: PLC0415
 
+        header = _check_header_name("auth_header", auth_header)
         key = _check_secret("api_key", api_key)
-        header = _check_secret("auth_header", auth_header)
         client = self._client(
             "emailconsul",
             base_url=base_url,

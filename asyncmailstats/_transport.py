@@ -17,7 +17,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._http import Request, Response
+from ._http import Request, Response, reveal_headers
 from .exceptions import DecodeError, RequestTimeoutError, TransportError
 
 _log = logging.getLogger("asyncmailstats")
@@ -43,12 +43,19 @@ class Timeout:
     """Time limits for one attempt (queueing for a slot is not counted).
 
     Args:
-        total: The whole attempt: connect, send, wait and read the body.
+        total: The whole attempt: connect, send, wait and read the body. ``None`` lifts
+            this bound, but *read* still applies.
         connect: Getting a connection (from the pool or a new one).
+        read: The longest wait for the next bytes of the reply (an idle timeout, not a
+            bound on the whole body), 60 seconds by default. It applies even when
+            *total* is ``None``, so a server that drips a byte now and then cannot hold
+            a request open forever. **``read=None`` disables it: with ``total=None``
+            too, an attempt may then never end.**
     """
 
     total: float | None = attrs.field(default=30.0, validator=_check_timeout)
     connect: float | None = attrs.field(default=10.0, validator=_check_timeout)
+    read: float | None = attrs.field(default=60.0, validator=_check_timeout)
 
 
 class Transport(Protocol):
@@ -99,7 +106,9 @@ class AiohttpTransport:
             return last[1]
         cached = self._timeouts.get(timeout)
         if cached is None:
-            cached = aiohttp.ClientTimeout(total=timeout.total, sock_connect=timeout.connect)
+            cached = aiohttp.ClientTimeout(
+                total=timeout.total, sock_connect=timeout.connect, sock_read=timeout.read
+            )
             self._timeouts[timeout] = cached
         self._last_timeout = (timeout, cached)
         return cached
@@ -113,31 +122,24 @@ class AiohttpTransport:
         label = request.label
         debug = _log.isEnabledFor(logging.DEBUG)
         started = time.monotonic() if debug else 0.0
+        # The error is raised outside the except blocks, so it carries no __context__:
+        # the frames of aiohttp, which hold the real header values, are not kept alive in
+        # its traceback for a tool that captures local variables to find.
+        failure: TransportError | None = None
         try:
-            async with session.request(
-                request.method,
-                # Encoded already: taken as is, so "%2E" is not decoded into a dot segment.
-                URL(url, encoded=True),
-                params=request.params or None,
-                headers=request.headers,
-                data=request.body,
-                timeout=self._client_timeout(timeout),
-                allow_redirects=False,
-            ) as resp:
-                body = await self._read_body(resp, label)
-                headers = {k.lower(): v for k, v in resp.headers.items()}
-                status = resp.status
+            status, headers, body = await self._exchange(session, request, url, timeout)
         except asyncio.CancelledError:
             raise
         except TimeoutError:
-            msg = f"no complete response within the timeout ({timeout.total}s total)"
-            raise RequestTimeoutError(msg, endpoint=label) from None
+            msg = f"no complete response within the timeout ({_describe(timeout)})"
+            failure = RequestTimeoutError(msg, endpoint=label)
         except aiohttp.ClientPayloadError as exc:
-            msg = f"response body was cut short: {exc}"
-            raise TransportError(msg, endpoint=label) from None
+            failure = TransportError(f"response body was cut short: {exc}", endpoint=label)
         except (aiohttp.ClientError, OSError) as exc:
             msg = f"connection failed: {type(exc).__name__}: {exc}"
-            raise TransportError(msg, endpoint=label) from None
+            failure = TransportError(msg, endpoint=label)
+        if failure is not None:
+            raise failure
         if debug:
             _log.debug(
                 "%s -> %d (%d bytes, %.1f ms)",
@@ -147,6 +149,23 @@ class AiohttpTransport:
                 (time.monotonic() - started) * 1000,
             )
         return Response(status=status, headers=headers, body=body)
+
+    async def _exchange(
+        self, session: aiohttp.ClientSession, request: Request, url: str, timeout: Timeout
+    ) -> tuple[int, dict[str, str], bytes]:
+        async with session.request(
+            request.method,
+            # Encoded already: taken as is, so "%2E" is not decoded into a dot segment.
+            URL(url, encoded=True),
+            params=request.params or None,
+            # Credentials are revealed here, into aiohttp's own frames, and nowhere else.
+            headers=reveal_headers(request.headers),
+            data=request.body,
+            timeout=self._client_timeout(timeout),
+            allow_redirects=False,
+        ) as resp:
+            body = await self._read_body(resp, request.label)
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, body
 
     async def _read_body(self, resp: aiohttp.ClientResponse, label: str) -> bytes:
         limit = self.max_body_size
@@ -166,6 +185,11 @@ class AiohttpTransport:
                 raise _too_large(label, limit)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _describe(timeout: Timeout) -> str:
+    parts = [f"{name} {value}s" for name, value in attrs.asdict(timeout).items() if value]
+    return ", ".join(parts) or "no limit"
 
 
 def _too_large(label: str, limit: int) -> DecodeError:

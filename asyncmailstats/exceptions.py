@@ -26,10 +26,58 @@ before any request is sent.
 
 from __future__ import annotations
 
+import functools
+import json
+import re
+from collections.abc import Iterable
 from typing import Final
+from urllib.parse import quote, quote_plus
 
 #: How many characters of a response body an error keeps.
 BODY_EXCERPT_CHARS: Final = 500
+#: What replaces a secret in any text taken from a response.
+REDACTED: Final = "<redacted>"
+#: How many characters past the excerpt an error keeps until its secrets are redacted,
+#: so that a secret straddling the cut is redacted whole before the text is cut.
+_REDACT_MARGIN: Final = 8192
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-f]{4}")
+
+
+@functools.lru_cache(maxsize=64)
+def secret_spellings(secret: str) -> tuple[str, ...]:
+    r"""Return the ways a reply may spell *secret*, longest first.
+
+    As is; JSON-escaped the way ``json.dumps`` writes it (with and without
+    ``ensure_ascii``, with ``/`` escaped as ``\/`` or not, ``\u`` escapes in either
+    case); and percent-encoded (``quote`` with and without ``/`` kept, ``quote_plus``,
+    hex digits in either case).
+    """
+    if not secret:
+        return ()
+    found = {secret}
+    for ascii_only in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
+        found.update((escaped, escaped.replace("/", "\\/")))
+        found.add(_UNICODE_ESCAPE.sub(lambda m: m.group().upper().replace("\\U", "\\u"), escaped))
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        found.update((encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)))
+    return tuple(sorted(found, key=lambda s: (-len(s), s)))
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Return *text* with every spelling of every non-empty secret replaced."""
+    for secret in secrets:
+        for spelling in secret_spellings(secret):
+            if spelling in text:
+                text = text.replace(spelling, REDACTED)
+    return text
+
+
+def _keep(body: bytes | str | None) -> str | None:
+    """Return the start of *body* an error keeps until it is redacted (then cut)."""
+    return excerpt(body, BODY_EXCERPT_CHARS + _REDACT_MARGIN)
 
 
 def excerpt(body: bytes | str | None, limit: int = BODY_EXCERPT_CHARS) -> str | None:
@@ -96,6 +144,19 @@ class APIError(MailStatsError):
         self.code = code
         self.body = excerpt(body)
         self.endpoint = endpoint
+        # The longer text the excerpt was cut from: redact() works on it, then cuts again.
+        self._raw_body = _keep(body)
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Replace every spelling of *secrets* in this error's texts, before cutting them."""
+        secrets = tuple(secrets)
+        self.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in self.args)
+        self.message = redact(self.message, secrets)
+        if self._raw_body is not None:
+            self._raw_body = redact(self._raw_body, secrets)
+            self.body = excerpt(self._raw_body)
+        elif self.body is not None:
+            self.body = redact(self.body, secrets)
 
     def __str__(self) -> str:
         parts = [f"{self.provider}"]
@@ -213,6 +274,15 @@ class DecodeError(MailStatsError):
         super().__init__(message)
         self.endpoint = endpoint
         self.excerpt = excerpt(body)
+        self._raw_excerpt = _keep(body)
+
+    def redact(self, secrets: Iterable[str]) -> None:
+        """Replace every spelling of *secrets* in this error's texts, before cutting them."""
+        secrets = tuple(secrets)
+        self.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in self.args)
+        if self._raw_excerpt is not None:
+            self._raw_excerpt = redact(self._raw_excerpt, secrets)
+            self.excerpt = excerpt(self._raw_excerpt)
 
     def __str__(self) -> str:
         base = super().__str__()

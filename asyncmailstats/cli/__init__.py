@@ -4,17 +4,74 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Coroutine, Sequence
+from typing import Any, Final
 
 from .. import exceptions as exc
 from .._session import Session
 from .._version import __version__
 from ._export import TOKEN_ENV, add_export_parser, run_export
+from ._target import UsageError
 
 #: Exit status after Ctrl-C, as shells report a SIGINT.
 EXIT_INTERRUPTED: Final = 130
+#: Exit status of a refused command-line value, as argparse uses.
+EXIT_USAGE: Final = 2
+#: Exit status when the reader of stdout went away (``… | head -1``): 128 + SIGPIPE,
+#: what a shell reports for a command killed by the signal. Nothing is printed.
+EXIT_BROKEN_PIPE: Final = 128 + 13
+#: Signals that stop the command like Ctrl-C does (temporary files removed); the exit
+#: status is 128 + the signal number (SIGTERM 143, SIGHUP 129).
+STOP_SIGNALS: Final = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Stopped(Exception):  # noqa: N818 - a stop, not an error
+    """The command was stopped by *signum*."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+async def _stoppable(coro: Coroutine[Any, Any, None]) -> None:
+    """Run *coro*; SIGTERM or SIGHUP cancel it (so cleanups run) and raise Stopped."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not received and task is not None:
+            received.append(signum)
+            task.cancel()
+
+    installed = []
+    for signum in STOP_SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop, signum)
+            installed.append(signum)
+    try:
+        await coro
+    except asyncio.CancelledError:
+        if received:
+            raise Stopped(received[0]) from None
+        raise
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the flush at exit cannot fail again (Python's recipe)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,12 +132,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from ._demo import run_demo  # noqa: PLC0415 - the demo pulls in the fakes
 
-            asyncio.run(run_demo(args))
+            asyncio.run(_stoppable(run_demo(args)))
         else:
-            asyncio.run(run_export(args, session_factory=Session))
+            asyncio.run(_stoppable(run_export(args, session_factory=Session)))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Stopped as stopped:
+        print(f"stopped by {signal.Signals(stopped.signum).name}", file=sys.stderr)
+        return 128 + stopped.signum
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except UsageError as error:
+        print(f"asyncmailstats: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except (exc.MailStatsError, ValueError, TypeError, OSError) as error:
         print(
             f"asyncmailstats: {describe_error(error, getattr(args, 'provider', None))}",

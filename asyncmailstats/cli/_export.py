@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Final
 
 from .._limiter import Limits
@@ -14,6 +16,7 @@ from .._paging import Paginator
 from .._session import Session
 from ._output import FORMATS, AtomicOutput, RecordWriter, iter_rows
 from ._progress import Progress
+from ._target import UsageError, check_target
 
 TOKEN_ENV: Final = {
     "postmark": "POSTMARK_SERVER_TOKEN",
@@ -73,14 +76,52 @@ def parse_aware(text: str) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
+#: Years every provider can express; dates outside are refused before any request.
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 9998
+
+#: Date options of the command: attribute name to option name.
+_DATE_OPTIONS: Final = {
+    "from_date": "--from",
+    "to_date": "--to",
+    "period_from": "--from",
+    "period_to": "--to",
+}
+
+
 def _common(parser: argparse.ArgumentParser, provider: str) -> None:
-    parser.add_argument(
+    env = TOKEN_ENV[provider]
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
         "--token",
-        help=f"credential (default: ${TOKEN_ENV[provider]}); never printed",
+        help=f"credential (default: ${env}); never printed by the command, but visible "
+        f"to other local users in the process list: prefer ${env} or --token-file",
+    )
+    tokens.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the credential from this file (one line; the trailing newline is dropped)",
     )
     parser.add_argument("--base-url", help="API root (e.g. a fake server's URL)")
-    parser.add_argument("--format", choices=FORMATS, default="jsonl")
-    parser.add_argument("--out", help="output file (default: stdout); written atomically")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="jsonl",
+        help="output format (default: jsonl); CSV string cells starting with =, +, -, @, "
+        "a tab or a carriage return get a leading ' so spreadsheets do not run them as "
+        "formulas (see --csv-raw)",
+    )
+    parser.add_argument(
+        "--csv-raw",
+        action="store_true",
+        help="write CSV cells exactly as received, without the formula guard",
+    )
+    parser.add_argument(
+        "--out",
+        help="output file (default: stdout); a regular file is written atomically "
+        "(temporary file and rename, keeping its mode), a device, FIFO or hard-linked "
+        "file in place",
+    )
     parser.add_argument("--limit", type=int, help="stop after this many records")
     parser.add_argument("--page-size", type=int)
     parser.add_argument("--prefetch", type=int, default=4)
@@ -143,6 +184,15 @@ def add_export_parser(sub: Any) -> None:
     gr.add_argument("--message", action="append", default=[], help="message id (repeatable)")
     gr.add_argument("--grouping", default="daily")
     gr.add_argument("--campaign", action="append", default=[])
+
+
+def check_dates(args: argparse.Namespace) -> None:
+    """Refuse a date option whose year the providers cannot express."""
+    for name, option in _DATE_OPTIONS.items():
+        value = getattr(args, name, None)
+        if isinstance(value, date) and not MIN_YEAR <= value.year <= MAX_YEAR:
+            msg = f"{option}: year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}"
+            raise UsageError(msg)
 
 
 def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
@@ -241,11 +291,33 @@ def _api(session: Session, args: argparse.Namespace, token: str) -> Any:
     return session.getresponse(api_key=token, **extra)
 
 
+def _read_token_file(path: str) -> str:
+    try:
+        with Path(path).open(encoding="utf-8") as file:
+            token = file.read()
+    except (OSError, UnicodeError) as error:
+        msg = f"--token-file {path}: {getattr(error, 'strerror', None) or error}"
+        raise UsageError(msg) from None
+    token = token.removesuffix("\n").removesuffix("\r")
+    if not token.strip():
+        msg = f"--token-file {path} is empty"
+        raise UsageError(msg)
+    return token
+
+
 def resolve_token(args: argparse.Namespace) -> str:
-    """Return the credential from ``--token`` or the provider's environment variable."""
-    token = args.token or os.environ.get(TOKEN_ENV[args.provider], "")
+    """Return the credential from ``--token``, ``--token-file`` or the environment."""
+    env = TOKEN_ENV[args.provider]
+    if getattr(args, "token_file", None):
+        return _read_token_file(args.token_file)
+    if args.token:
+        print(
+            "asyncmailstats: warning: --token is visible to other local users in the "
+            f"process list; prefer the environment variable {env} or --token-file",
+            file=sys.stderr,
+        )
+    token = args.token or os.environ.get(env, "")
     if not token:
-        env = TOKEN_ENV[args.provider]
         msg = f"no credential: pass --token or set {env}"
         raise ValueError(msg)
     return str(token)
@@ -281,18 +353,30 @@ async def _drain(result: Any, writer: RecordWriter, progress: Progress) -> None:
 
 
 async def run_export(args: argparse.Namespace, *, session_factory: Callable[[], Session]) -> None:
-    """Run one export; raises the library's errors for the caller to report."""
+    """Run one export; raises the library's errors for the caller to report.
+
+    Raises :class:`UsageError` for values refused before any request: a date the
+    providers cannot express, an ``--out`` that cannot be written, a value the client
+    refuses when the stream is created.
+    """
+    check_dates(args)
+    if args.out is not None:
+        check_target(args.out)
     token = resolve_token(args)
     if args.concurrency < 1:
         msg = "--concurrency must be at least 1"
         raise ValueError(msg)
     async with session_factory() as session:
         api = _api(session, args, token)
-        result = _CALLS[args.provider](api, args)
+        try:
+            result = _CALLS[args.provider](api, args)
+        except (ValueError, TypeError) as error:
+            msg = f"invalid argument: {error}"
+            raise UsageError(msg) from None
         label = f"{args.provider} {args.what}"
         progress = Progress(label, enabled=not args.no_progress)
         with AtomicOutput(args.out) as output:
-            writer = RecordWriter(output.stream, args.format)
+            writer = RecordWriter(output.stream, args.format, csv_raw=args.csv_raw)
             try:
                 await _drain(result, writer, progress)
             finally:

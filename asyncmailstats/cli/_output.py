@@ -1,24 +1,37 @@
-"""Records to JSON Lines, JSON or CSV, written atomically to a file or to stdout."""
+"""Records to JSON Lines, JSON or CSV, written atomically to a file or to stdout.
+
+CSV string cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+are prefixed with ``'`` so that spreadsheets show them as text instead of running them
+as formulas (OWASP's advice against CSV injection); ``csv_raw=True`` writes them as
+they are. Numbers are never changed.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import enum
-import io
 import json
-import os
-import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, Self, TextIO, get_args, get_origin
+from typing import Any, Final, TextIO, get_args, get_origin
 
 import attrs
 
+from ._target import AtomicOutput
+
+__all__ = ["FORMATS", "AtomicOutput", "RecordWriter", "csv_columns", "iter_rows", "to_plain"]
+
 FORMATS: Final = ("jsonl", "json", "csv")
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """Prefix a string cell that a spreadsheet would run as a formula with ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def to_plain(value: Any) -> Any:
@@ -86,13 +99,14 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 class RecordWriter:
     """Writes records in one format to a text stream."""
 
-    def __init__(self, stream: TextIO, fmt: str) -> None:
+    def __init__(self, stream: TextIO, fmt: str, *, csv_raw: bool = False) -> None:
         if fmt not in FORMATS:
             msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
             raise ValueError(msg)
         self._stream = stream
         self._format = fmt
         self._csv: csv.DictWriter[str] | None = None
+        self._csv_raw = csv_raw
         self._count = 0
 
     def write(self, record: Any) -> None:
@@ -110,57 +124,16 @@ class RecordWriter:
                     self._stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
                 )
                 self._csv.writeheader()
-            self._csv.writerow(_flatten(data) if isinstance(data, Mapping) else {})
+            row = _flatten(data) if isinstance(data, Mapping) else {}
+            if not self._csv_raw:
+                row = {key: neutralise_cell(value) for key, value in row.items()}
+            self._csv.writerow(row)
         self._count += 1
 
     def finish(self) -> None:
         """Close the document (JSON needs its closing bracket)."""
         if self._format == "json":
             self._stream.write("[]\n" if self._count == 0 else "\n]\n")
-
-
-class AtomicOutput:
-    """A text file that appears under its final name only when complete.
-
-    Data goes to a temporary file in the same folder, renamed over *path* by
-    :meth:`commit`; leaving the ``with`` block without committing (an error, Ctrl-C)
-    deletes it. With ``path=None`` data goes to stdout.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
-        self.path = Path(path) if path is not None else None
-        self._tmp: Path | None = None
-        self.stream: TextIO = sys.stdout
-
-    def __enter__(self) -> Self:
-        if self.path is not None:
-            folder = self.path.parent
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=folder)
-            self._tmp = Path(name)
-            self.stream = io.open(fd, "w", encoding="utf-8", newline="")  # noqa: UP020
-        return self
-
-    def commit(self) -> None:
-        """Flush and move the finished file to its final name."""
-        if self._tmp is None or self.path is None:
-            self.stream.flush()
-            return
-        self.stream.close()
-        Path(self._tmp).replace(self.path)
-        self._tmp = None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._tmp is not None:
-            with contextlib.suppress(OSError):
-                self.stream.close()
-            with contextlib.suppress(OSError):
-                self._tmp.unlink()
-            self._tmp = None
 
 
 def iter_rows(record: Any) -> Iterator[Any]:

@@ -8,9 +8,9 @@ from collections.abc import (
     AsyncIterable,
     AsyncIterator,
     Callable,
+    Collection,
     Iterable,
     Mapping,
-    Sequence,
 )
 from functools import partial
 from types import TracebackType
@@ -26,6 +26,7 @@ from ._wire import (
     Batch,
     BatchPacker,
     call_request,
+    check_encodable,
     check_grouping,
     check_id,
     decode_result,
@@ -115,7 +116,8 @@ class GetResponseAPI:
 
     def __init__(self, client: ProviderClient, *, api_key: str) -> None:
         self._client = client
-        self._api_key = api_key
+        # The key travels inside every JSON body: text UTF-8 cannot carry is refused now.
+        self._api_key = check_encodable(api_key, "api_key")
         self._secrets = (api_key,)
         self._call_ids = itertools.count(1)
 
@@ -185,9 +187,10 @@ class GetResponseAPI:
         flight at once, through the session's limiter and retry path.
 
         Args:
-            message_ids: Message IDs, as an iterable or an async iterable. A list or
-                tuple is checked whole before anything is sent; other iterables are
-                checked as they are read, and a bad ID raises from the iteration.
+            message_ids: Message IDs, as an iterable or an async iterable. A
+                collection (list, tuple, set, the keys of a mapping…) is checked whole
+                before anything is sent; other iterables are checked as they are read,
+                and a bad ID raises from the iteration.
             grouping: ``hourly``, ``daily`` (default), ``monthly`` or ``yearly``.
             created_on: A time condition passed on to every call.
             batch_size: Calls per batch, 1 to :data:`MAX_BATCH_SIZE`.
@@ -211,7 +214,7 @@ class GetResponseAPI:
         ):
             msg = f"message_ids must be an iterable of IDs, got {type(message_ids).__name__}"
             raise TypeError(msg)
-        if isinstance(message_ids, Sequence):
+        if isinstance(message_ids, Collection):
             for message_id in message_ids:
                 check_id(message_id, "each of message_ids")
         checked = check_grouping(grouping)

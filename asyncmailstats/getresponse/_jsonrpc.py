@@ -34,7 +34,10 @@ from ..exceptions import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    secret_spellings,
 )
+from ..exceptions import REDACTED as _REDACTED
+from ..exceptions import redact as _redact
 
 #: The provider name errors carry.
 PROVIDER: Final = "getresponse"
@@ -44,7 +47,7 @@ MAX_REQUEST_BYTES: Final = 1_048_576
 INVALID_PARAMS_CODE: Final = -32602
 
 #: What replaces a secret in any text taken from a response.
-REDACTED: Final = "<redacted>"
+REDACTED: Final = _REDACTED
 
 CallId = int | str
 
@@ -97,18 +100,19 @@ class Reply:
 
 
 def scrub(text: str, secrets: Collection[str]) -> str:
-    """Return *text* with every non-empty secret replaced by ``<redacted>``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
+    """Return *text* with every non-empty secret replaced by ``<redacted>``.
+
+    Each secret is replaced in every spelling a reply may use: as is, JSON-escaped and
+    percent-encoded (:func:`~asyncmailstats.exceptions.secret_spellings`).
+    """
+    return _redact(text, secrets)
 
 
 def _excerpt(body: bytes | str, secrets: Collection[str]) -> str:
     # Keep enough to fill an error's excerpt even after every secret is replaced, and no
     # more: a secret cut at the end is scrubbed with the rest, since its whole is kept.
-    keep = BODY_EXCERPT_CHARS + max((len(s) for s in secrets), default=0) + 1
-    text = excerpt(body, keep)
+    longest = max((len(s) for secret in secrets for s in secret_spellings(secret)), default=0)
+    text = excerpt(body, BODY_EXCERPT_CHARS + longest + 1)
     return scrub(text, secrets)
 
 
@@ -158,7 +162,7 @@ def error_from_object(
     try:
         body = json.dumps(error, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):  # nested too deeply to render whole
-        body = excerpt(error)
+        body = _excerpt(excerpt(error, 4 * BODY_EXCERPT_CHARS), secrets)
     return cls(
         scrub(message, secrets),
         provider=PROVIDER,
@@ -169,11 +173,29 @@ def error_from_object(
     )
 
 
+def _by_text_first(
+    by_text: type[APIError], by_status: type[APIError], status: int
+) -> type[APIError]:
+    """Return the class for an error reply, its message text first.
+
+    A refused key or address (GetResponse answers a bad key with HTTP 403) is told by its
+    message whatever the status; another recognised message decides too, except that a
+    429 stays a rate limit and a 5xx a server error, so that both are still retried.
+    """
+    if by_text in (AuthenticationError, PermissionDeniedError):
+        return by_text
+    if by_text is JSONRPCError or status == 429 or status >= 500:
+        return by_status
+    return by_text
+
+
 def check_status(response: Response, *, endpoint: str, secrets: Collection[str] = ()) -> None:
     """Raise the error for a reply whose HTTP status is not 200.
 
     Raises:
-        APIError: A subclass chosen by status (401, 403, 404, 400/413/422, 429, 5xx).
+        APIError: A subclass chosen by the JSON-RPC error message when it is a known one
+            ("API key verification failed" is an :class:`AuthenticationError` whatever
+            the status), else by status (401, 403, 404, 400/413/422, 429, 5xx).
         DecodeError: HTTP 204, which answers a notification, not a call with an id.
     """
     status = response.status
@@ -191,10 +213,11 @@ def check_status(response: Response, *, endpoint: str, secrets: Collection[str] 
         data = json.loads(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
     if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
         detail = error_from_object(data["error"], status=status, endpoint=endpoint)
         message, code = detail.message, detail.code
-    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
+        cls = _by_text_first(type(detail), cls, status)
     body = _excerpt(response.body, secrets)
     message = scrub(message, secrets)
     if cls is RateLimitError:

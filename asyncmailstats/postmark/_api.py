@@ -46,12 +46,14 @@ class PostmarkAPI(EventMethods, StatsMethods):
     Dates: a :class:`datetime.date` is sent as ``YYYY-MM-DD``; an aware
     :class:`datetime.datetime` is converted to US Eastern time (Postmark reads filters
     as Eastern time) and sent to the second; a naive datetime is refused as ambiguous.
-    Date bounds are inclusive.
+    Date bounds are inclusive, and must fall between 1900-01-01 and 9998-12-31 (for a
+    datetime: its day in Eastern time); anything else is a ``ValueError`` at the call.
 
     Args:
         client: The provider client that sends requests (made by the session).
         retention_days: The server's message retention: how far back
-            :meth:`outbound_messages` reads when no ``from_date`` is given.
+            :meth:`outbound_messages` reads when no ``from_date`` is given; 1 to
+            36 500 days.
     """
 
     __slots__ = ()
@@ -121,8 +123,9 @@ class PostmarkAPI(EventMethods, StatsMethods):
 
         Raises:
             TypeError: An argument has the wrong type.
-            ValueError: A datetime is naive, *from_date* is after *to_date*, *status* is
-                unknown, or a paging argument is out of range.
+            ValueError: A datetime is naive, a date is outside 1900-01-01 to 9998-12-31,
+                *from_date* is after *to_date*, *status* is unknown, or a paging argument
+                is out of range.
         """
         filters = _wire.message_filters(
             recipient=recipient,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._page_source import PagedEndpoint, Parsed
 from ._decode import raise_for_status
@@ -43,6 +43,19 @@ def check_positive(name: str, value: object) -> int:
     return value
 
 
+#: The longest message retention ``retention_days`` may name: about a hundred years.
+MAX_RETENTION_DAYS: Final = 36_500
+
+
+def check_retention(value: object) -> int:
+    """Return *value* if it is an int from 1 to :data:`MAX_RETENTION_DAYS`; raise otherwise."""
+    days = check_positive("retention_days", value)
+    if days > MAX_RETENTION_DAYS:
+        msg = f"retention_days must be at most {MAX_RETENTION_DAYS}, got {days}"
+        raise ValueError(msg)
+    return days
+
+
 class APIBase:
     """Holds the provider client; sends requests with a decoder bound to their endpoint."""
 
@@ -50,7 +63,7 @@ class APIBase:
 
     def __init__(self, client: ProviderClient, *, retention_days: int = 45) -> None:
         self._client = client
-        self._retention_days = check_positive("retention_days", retention_days)
+        self._retention_days = check_retention(retention_days)
 
     async def _call(self, request: Request, decode: Callable[..., T], **kwargs: Any) -> T:
         """Send *request*; decode the reply with ``decode(response, endpoint=…, **kwargs)``."""

@@ -71,7 +71,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "outbound_overview",
@@ -103,7 +104,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "sent_counts",
@@ -135,7 +137,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "bounce_counts",
@@ -167,7 +170,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "spam_complaints",
@@ -199,7 +203,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "tracked_counts",
@@ -231,7 +236,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "open_counts",
@@ -263,7 +269,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "open_platforms",
@@ -295,7 +302,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "email_clients",
@@ -327,7 +335,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "read_times",
@@ -359,7 +368,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "click_counts",
@@ -391,7 +401,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "browser_families",
@@ -423,7 +434,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "click_platforms",
@@ -455,7 +467,8 @@ class StatsMethods(APIBase):
         Raises:
             TypeError: A bound is not a :class:`datetime.date` (datetimes are refused:
                 stats are kept per day).
-            ValueError: *from_date* is after *to_date*, or a filter is empty.
+            ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
+                9998-12-31, or a filter is empty.
         """
         return await self._stats(
             "click_locations",

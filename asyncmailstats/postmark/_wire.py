@@ -38,6 +38,11 @@ MAX_PAGE_SIZE: Final = 500
 OFFSET_CEILING: Final = 10_000
 #: Postmark reads date filters (and writes timestamps) in US Eastern time.
 EASTERN: Final = ZoneInfo("America/New_York")
+#: The first and last day a date filter may name (for a datetime: its day in Eastern
+#: time). Outside them, converting to Eastern time and stepping past a day's end would
+#: leave the range :mod:`datetime` can hold; no Postmark record is dated there anyway.
+FIRST_DAY: Final = dt.date(1900, 1, 1)
+LAST_DAY: Final = dt.date(9998, 12, 31)
 
 MESSAGES_PATH: Final = "/messages/outbound"
 OPENS_PATH: Final = "/messages/outbound/opens"
@@ -88,6 +93,16 @@ _EVENT_FILTERS: Final = (
 # --------------------------------------------------------------------------- validation
 
 
+def check_encodable(name: str, value: str) -> str:
+    """Return *value* if it can be sent as UTF-8 (holds no lone surrogate); raise otherwise."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{name} is not valid Unicode text (it holds a lone surrogate)"
+        raise ValueError(msg) from None
+    return value
+
+
 def check_text(name: str, value: object) -> str | None:
     """Return *value* if it is ``None`` or a non-empty string; raise otherwise."""
     if value is None:
@@ -98,7 +113,7 @@ def check_text(name: str, value: object) -> str | None:
     if not value.strip():
         msg = f"{name} must not be empty"
         raise ValueError(msg)
-    return value
+    return check_encodable(name, value)
 
 
 def encode_message_id(message_id: object) -> str:
@@ -115,6 +130,7 @@ def encode_message_id(message_id: object) -> str:
     if not message_id.strip():
         msg = "message_id must not be empty"
         raise ValueError(msg)
+    check_encodable("message_id", message_id)
     if "/" in message_id or "\\" in message_id:
         # Postmark message ids are UUIDs; a separator can only be a mistake or an attack.
         msg = f"message_id must not contain '/' or '\\', got {message_id!r}"
@@ -123,6 +139,15 @@ def encode_message_id(message_id: object) -> str:
     if segment in {".", ".."}:  # a dot segment would be folded into its parent path
         segment = segment.replace(".", "%2E")
     return segment
+
+
+def _check_day(name: str, day: dt.date, value: dt.date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        msg = (
+            f"{name} must fall between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+            f" (US Eastern time), got {value.isoformat()}"
+        )
+        raise ValueError(msg)
 
 
 def _check_date(name: str, value: object, *, dates_only: bool) -> dt.date | None:
@@ -135,8 +160,14 @@ def _check_date(name: str, value: object, *, dates_only: bool) -> dt.date | None
         if value.tzinfo is None or value.utcoffset() is None:
             msg = f"{name} must be timezone-aware: a naive datetime is ambiguous"
             raise ValueError(msg)
+        try:
+            eastern = value.astimezone(EASTERN)
+        except OverflowError:
+            eastern = None
+        _check_day(name, dt.date.min if eastern is None else eastern.date(), value)
         return value
     if isinstance(value, dt.date):
+        _check_day(name, value, value)
         return value
     msg = (
         f"{name} must be a datetime.date or an aware datetime.datetime, got {type(value).__name__}"
@@ -163,9 +194,13 @@ def check_range(
 ) -> tuple[dt.date | None, dt.date | None]:
     """Validate a ``from_date`` / ``to_date`` pair and return it.
 
+    A bound's day (a datetime's day in US Eastern time) must fall between
+    :data:`FIRST_DAY` (1900-01-01) and :data:`LAST_DAY` (9998-12-31).
+
     Raises:
         TypeError: A bound is not a date (or, with *dates_only*, is a datetime).
-        ValueError: A datetime is naive, or ``from_date`` is after ``to_date``.
+        ValueError: A datetime is naive, a bound is outside the supported days, or
+            ``from_date`` is after ``to_date``.
     """
     lower = _check_date("from_date", from_date, dates_only=dates_only)
     upper = _check_date("to_date", to_date, dates_only=dates_only)
@@ -239,6 +274,7 @@ def _check_metadata(metadata: object) -> Params:
         if not isinstance(value, str):
             msg = f"metadata values must be strings, got {type(value).__name__}"
             raise TypeError(msg)
+        check_encodable("a metadata value", value)
         params.append((f"metadata_{key}", value))
     return tuple(params)
 

@@ -89,8 +89,9 @@ async def test_jsonl_export_of_opens_equals_the_fake_record_for_record(
     async with FakePostmark(messages=800, seed=21, now=NOW) as fake:
         out = tmp_path / "opens.jsonl"
         code, stdout, stderr = await cli(
-            "export", "postmark", "opens", "--token", fake.token, "--base-url", fake.url,
+            "export", "postmark", "opens", "--base-url", fake.url,
             "--out", str(out), "--no-progress", "--page-size", "100",
+            env={"POSTMARK_SERVER_TOKEN": fake.token},
         )  # fmt: skip
         truth = fake.search_opens({})
     assert (code, stdout, stderr) == (0, "", "")
@@ -107,9 +108,9 @@ async def test_csv_export_of_messages_equals_the_fake_record_for_record(
     async with FakePostmark(messages=600, seed=22, now=NOW) as fake:
         out = tmp_path / "messages.csv"
         code, stdout, stderr = await cli(
-            "export", "postmark", "messages", "--token", fake.token, "--base-url", fake.url,
+            "export", "postmark", "messages", "--base-url", fake.url,
             "--from", "2024-05-01", "--to", "2024-06-01", "--format", "csv",
-            "--out", str(out), "--no-progress",
+            "--out", str(out), "--no-progress", env={"POSTMARK_SERVER_TOKEN": fake.token},
         )  # fmt: skip
         truth = fake.search_messages({"fromdate": "2024-05-01", "todate": "2024-06-01"})
     assert (code, stdout, stderr) == (0, "", "")

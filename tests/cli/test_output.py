@@ -158,3 +158,20 @@ def test_table_aligns_numbers_right():
     """Numeric columns are right-aligned and formatted with separators."""
     text = table(["name", "n"], [["x", 1000], ["long", 2]])
     assert text.splitlines() == ["name      n", "────  ─────", "x     1,000", "long      2"]
+
+
+@pytest.mark.parametrize("first", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_string_cells_starting_like_formulas_get_a_quote(first: str):
+    """A string cell starting with = + - @ TAB or CR is prefixed with ' (OWASP)."""
+    out = io.StringIO()
+    writer = RecordWriter(out, "csv")
+    writer.write({"text": first + "1", "number": -1})
+    assert out.getvalue() == f"text,number\n'{first}1,-1\n"
+
+
+def test_csv_raw_writes_formula_like_cells_unchanged():
+    """csv_raw=True (--csv-raw) writes such cells exactly as they are."""
+    out = io.StringIO()
+    writer = RecordWriter(out, "csv", csv_raw=True)
+    writer.write({"text": "=1+2", "number": -1})
+    assert out.getvalue() == "text,number\n=1+2,-1\n"

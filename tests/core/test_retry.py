@@ -89,7 +89,12 @@ def test_parse_retry_after_uses_the_clock_without_now() -> None:
     [
         pytest.param(rate_limited("3"), 1, 0.9, 3.0, id="retry-after-seconds"),
         pytest.param(rate_limited(http_date(12)), 1, 0.9, 12.0, id="retry-after-http-date"),
-        pytest.param(rate_limited(http_date(-5)), 1, 0.9, 0.0, id="retry-after-past-date"),
+        pytest.param(rate_limited(http_date(-5)), 1, 0.9, 0.45, id="retry-after-past-date"),
+        pytest.param(rate_limited("0"), 1, 0.5, 0.25, id="retry-after-0-first-step-jitter"),
+        pytest.param(rate_limited("0"), 3, 0.5, 0.25, id="retry-after-0-floor-is-first-step"),
+        pytest.param(rate_limited("0"), 1, 0.0, 0.0, id="retry-after-0-rand-0"),
+        pytest.param(rate_limited("0.1"), 1, 0.9, 0.45, id="retry-after-below-floor"),
+        pytest.param(rate_limited("0.4"), 1, 0.5, 0.4, id="retry-after-above-floor"),
         pytest.param(rate_limited("60"), 1, 0.9, 60.0, id="retry-after-at-cap"),
         pytest.param(rate_limited("61"), 1, 0.9, None, id="retry-after-above-cap"),
         pytest.param(rate_limited(http_date(3600)), 1, 0.9, None, id="date-above-cap"),
@@ -326,3 +331,41 @@ def test_instant_retries_restores_the_previous_setting() -> None:
 def test_mailstats_error_attempts_defaults_to_none() -> None:
     """An error that never went through the loop has no attempt count."""
     assert MailStatsError("x").attempts is None
+
+
+class _FixedRandom(random.Random):
+    """A random source whose every draw is the same number."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+async def test_retry_after_zero_still_waits_the_first_step_jitter() -> None:
+    """A 429 with Retry-After: 0 waits rand * initial_delay before the next attempt."""
+    policy = RetryPolicy(max_attempts=2, initial_delay=0.1, max_delay=8.0)
+    stamps: list[float] = []
+    errors: list[BaseException] = [rate_limited("0")]
+
+    async def attempt() -> str:
+        stamps.append(time.monotonic())
+        if errors:
+            raise errors.pop(0)
+        return "ok"
+
+    assert await retry_call(attempt, policy, rng=_FixedRandom(0.9)) == "ok"
+    assert stamps[1] - stamps[0] >= 0.09 - 0.002
+
+
+async def test_instant_retries_zeroes_the_retry_after_floor() -> None:
+    """Inside instant_retries the floor under Retry-After: 0 is not waited for either."""
+    policy = RetryPolicy(max_attempts=3, initial_delay=50.0, max_delay=60.0)
+    errors: list[BaseException] = [rate_limited("0"), rate_limited("0")]
+    calls, attempt = failing(errors)
+    with instant_retries():
+        async with asyncio.timeout(5):
+            assert await retry_call(attempt, policy, rng=_FixedRandom(0.9)) == "ok"  # type: ignore[arg-type]
+    assert calls == [1, 2, 3]

@@ -355,3 +355,173 @@ def test_bad_options(make: Any, error: type[Exception]) -> None:
     """Options objects and fan_out refuse wrong types and out-of-range values."""
     with pytest.raises(error):
         make()
+
+
+# --------------------------------------------------------------------------- extreme values
+
+PLUS_14 = dt.timezone(dt.timedelta(hours=14))
+MINUS_12 = dt.timezone(dt.timedelta(hours=-12))
+PM_STREAMS = ("outbound_messages", "open_history", "click_history")
+PM_STATS = ("outbound_overview", "sent_counts", "click_locations")
+
+#: Dates outside 1900-01-01 .. 9998-12-31 (in Eastern time), each with the argument named.
+PM_EXTREME_DATES: list[tuple[dict[str, Any], str]] = [
+    ({"from_date": DAY, "to_date": dt.date.max}, "to_date"),
+    ({"from_date": dt.date.min, "to_date": DAY}, "from_date"),
+    ({"to_date": dt.date.max}, "to_date"),
+    ({"from_date": dt.date(1899, 12, 31)}, "from_date"),
+    ({"to_date": dt.date(9999, 1, 1)}, "to_date"),
+]
+PM_EXTREME_MOMENTS: list[tuple[dict[str, Any], str]] = [
+    ({"from_date": dt.datetime.min.replace(tzinfo=UTC)}, "from_date"),
+    ({"from_date": dt.datetime.min.replace(tzinfo=PLUS_14)}, "from_date"),
+    ({"to_date": dt.datetime.max.replace(tzinfo=MINUS_12)}, "to_date"),
+    ({"to_date": dt.datetime.max.replace(tzinfo=UTC)}, "to_date"),
+    ({"from_date": AWARE, "to_date": dt.datetime.max.replace(tzinfo=PLUS_14)}, "to_date"),
+]
+
+
+async def _start(result: Any) -> None:
+    """Await a coroutine, or take the first item of a stream."""
+    if inspect.isawaitable(result):
+        await result
+        return
+    iterator = aiter(result)
+    try:
+        await anext(iterator)
+    finally:
+        await iterator.aclose()
+
+
+@pytest.mark.parametrize("method", PM_STREAMS + PM_STATS)
+@pytest.mark.parametrize(("kwargs", "name"), PM_EXTREME_DATES)
+async def test_postmark_dates_out_of_range_fail_at_the_call(
+    method: str, kwargs: dict[str, Any], name: str, sec: types.SimpleNamespace
+) -> None:
+    """A date Eastern-time arithmetic cannot handle is a ValueError naming it, not an
+    OverflowError (raised, for streams, only once iterated)."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = session.postmark(server_token="t")
+        with pytest.raises(ValueError, match=name):
+            result = getattr(api, method)(**kwargs)
+            if inspect.isawaitable(result):
+                await result
+    assert transport.sent == []
+
+
+@pytest.mark.parametrize("method", PM_STREAMS)
+@pytest.mark.parametrize(("kwargs", "name"), PM_EXTREME_MOMENTS)
+async def test_postmark_datetimes_out_of_range_fail_at_the_call(
+    method: str, kwargs: dict[str, Any], name: str, sec: types.SimpleNamespace
+) -> None:
+    """An aware datetime whose Eastern day is outside the supported days fails at once."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = session.postmark(server_token="t")
+        with pytest.raises(ValueError, match=name):
+            getattr(api, method)(**kwargs)
+    assert transport.sent == []
+
+
+@pytest.mark.parametrize("method", PM_STREAMS + PM_STATS)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"from_date": dt.date(1900, 1, 1), "to_date": dt.date(9998, 12, 31)},
+        {"to_date": dt.date(9998, 12, 31)},
+        {"from_date": dt.date(1900, 1, 1)},
+    ],
+)
+async def test_postmark_supported_date_edges_are_sent(
+    method: str, kwargs: dict[str, Any], sec: types.SimpleNamespace
+) -> None:
+    """The first and last supported days are accepted and reach the transport."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = session.postmark(server_token="t")
+        with pytest.raises(sec.RequestSentError):
+            await _start(getattr(api, method)(**kwargs))
+    assert transport.sent
+
+
+@pytest.mark.parametrize("days", [36_501, 10**6, 10**30])
+async def test_postmark_retention_days_has_a_maximum(days: int) -> None:
+    """A retention beyond 36 500 days (about a century) is refused by the factory."""
+    async with Session() as session:
+        with pytest.raises(ValueError, match="retention_days"):
+            session.postmark(server_token="t", retention_days=days)
+
+
+@pytest.mark.parametrize("method", PM_STREAMS)
+async def test_postmark_longest_retention_reaches_the_transport(
+    method: str, sec: types.SimpleNamespace
+) -> None:
+    """With the longest retention allowed, the streams still start and send a request."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = session.postmark(server_token="t", retention_days=36_500)
+        with pytest.raises(sec.RequestSentError):
+            await _start(getattr(api, method)())
+    assert transport.sent
+
+
+SURROGATE = "a\ud800b"
+
+
+@pytest.mark.parametrize(
+    ("provider", "method", "kwargs"),
+    [
+        ("postmark", "message_details", {"message_id": SURROGATE}),
+        ("postmark", "message_opens", {"message_id": SURROGATE}),
+        ("postmark", "outbound_messages", {"recipient": SURROGATE}),
+        ("postmark", "outbound_messages", {"metadata": {"k": SURROGATE}}),
+        ("postmark", "opens", {"city": SURROGATE}),
+        ("postmark", "sent_counts", {"tag": SURROGATE}),
+        ("getresponse", "message_stats", {"message_id": SURROGATE}),
+        ("getresponse", "messages", {"subject": SURROGATE}),
+        ("getresponse", "messages", {"name": {"CONTAINS": SURROGATE}}),
+        ("getresponse", "links", {"url": SURROGATE}),
+        ("getresponse", "links", {"messages": ["a", SURROGATE]}),
+    ],
+)
+async def test_text_that_cannot_be_utf8_fails_at_the_call(
+    provider: str, method: str, kwargs: dict[str, Any], sec: types.SimpleNamespace
+) -> None:
+    """A lone surrogate is a ValueError naming the argument, not a UnicodeEncodeError."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = make_api(provider, session)
+        with pytest.raises(ValueError, match="surrogate") as caught:
+            await _start(getattr(api, method)(**kwargs))
+        assert not isinstance(caught.value, UnicodeError)
+    assert transport.sent == []
+
+
+async def test_getresponse_api_key_that_cannot_be_utf8_is_refused_by_the_factory() -> None:
+    """The key travels in every JSON body, so a lone surrogate is refused when made."""
+    async with Session() as session:
+        with pytest.raises(ValueError, match="api_key") as caught:
+            session.getresponse(api_key=SURROGATE)
+        assert not isinstance(caught.value, UnicodeError)
+
+
+@pytest.mark.parametrize(
+    ("message_ids", "error"),
+    [
+        ({"a", 5}, TypeError),
+        ({"a": 1, "": 2}, ValueError),
+        (frozenset({b"abc"}), TypeError),
+        ({"a", SURROGATE}, ValueError),
+    ],
+)
+async def test_message_stats_many_checks_collections_at_the_call(
+    message_ids: Any, error: type[Exception], sec: types.SimpleNamespace
+) -> None:
+    """A set or a mapping of IDs is checked whole at the call, like a list."""
+    transport = sec.RefusingTransport()
+    async with Session(transport=transport) as session:
+        api = session.getresponse(api_key="k")
+        with pytest.raises(error):
+            api.message_stats_many(message_ids)
+    assert transport.sent == []
