@@ -1,8 +1,13 @@
-"""Task runner: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``."""
+"""Task runner: ``nox -s tests``, ``nox -s tests-lowest``, ``nox -s lint``, ``nox -s typecheck``,
+``nox -s bench``."""
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import nox
+from packaging.requirements import Requirement
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
@@ -19,6 +24,45 @@ def tests(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "report")
+
+
+def lowest_pins() -> list[str]:
+    """Pin every runtime dependency in pyproject.toml to the floor its ``>=`` declares.
+
+    Markers are kept, so a platform-only dependency (tzdata on Windows) is pinned only
+    where it is installed. A dependency without a ``>=`` floor is an error: its lowest
+    version would be whatever the resolver happens to pick.
+    """
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = []
+    for line in project["dependencies"]:
+        req = Requirement(line)
+        floors = [spec.version for spec in req.specifier if spec.operator == ">="]
+        if len(floors) != 1:
+            msg = f"{line!r}: a runtime dependency needs exactly one >= floor"
+            raise ValueError(msg)
+        pin = f"{req.name}=={floors[0]}"
+        pins.append(f"{pin}; {req.marker}" if req.marker else pin)
+    return pins
+
+
+@nox.session(name="tests-lowest")
+def tests_lowest(session: nox.Session) -> None:
+    """Run the test suite on the lowest versions of the runtime dependencies we declare.
+
+    The pins are made from pyproject.toml's ``>=`` floors into a constraints file, so a
+    floor raised or lowered there is what this session tests. The test tools themselves
+    are not held down. pip's check afterwards makes sure the floors are a consistent set
+    (a floor below what another floor requires fails here, not in a user's install).
+    """
+    pins = lowest_pins()
+    constraints = Path(session.create_tmp()) / "lowest-constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n", encoding="utf-8")
+    session.log("floors: " + ", ".join(pins))
+    session.install("-e", ".[test]", "-c", str(constraints))
+    session.run("python", "-m", "pip", "check")
+    session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
+    session.run("pytest", *session.posargs)
 
 
 @nox.session(name="tests-speedups")
