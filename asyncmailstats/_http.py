@@ -42,8 +42,9 @@ class Secret:
 
     def reveal(self) -> str:
         """Return the plain value."""
-        raw = bytes(a ^ b for a, b in zip(self._masked, self._pad, strict=True))
-        return raw.decode("utf-8", "surrogatepass")
+        size = len(self._masked)
+        mixed = int.from_bytes(self._masked) ^ int.from_bytes(self._pad)
+        return mixed.to_bytes(size).decode("utf-8", "surrogatepass")
 
     def __repr__(self) -> str:
         return "<redacted>"
