@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Hashable, Iterable
 from typing import Any
@@ -128,7 +127,12 @@ async def test_an_empty_page_before_the_total_raises(busy) -> None:
 
 
 async def test_a_huge_total_is_refused_at_once_and_the_loop_stays_free() -> None:
-    """TotalCount 10^12 on outbound_messages(): a clear error well within a second."""
+    """TotalCount 10^12 on outbound_messages(): refused on the first reply, loop never held.
+
+    The refusal needs no window planning at all, so the loop keeps turning throughout
+    (a ticker runs) and the error comes after one request; the timeout only turns a
+    regression into a failure instead of a hang.
+    """
     fake = FakePostmark(messages=2_000, seed=7, now=NOW, live=LivePlan(total=10**12))
     async with Session() as session, fake:
         api = session.postmark(server_token=fake.token, base_url=fake.url)
@@ -138,19 +142,17 @@ async def test_a_huge_total_is_refused_at_once_and_the_loop_stays_free() -> None
             nonlocal beats
             while True:
                 beats += 1
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0)
 
         ticker = asyncio.create_task(heartbeat())
-        started = time.monotonic()
         try:
             with pytest.raises(ResultWindowError, match=r"1000000000000 messages.*windows"):
-                async with asyncio.timeout(1):
+                async with asyncio.timeout(10):
                     await api.outbound_messages(from_date=START).to_list()
         finally:
             ticker.cancel()
             await asyncio.gather(ticker, return_exceptions=True)
-        assert time.monotonic() - started < 1.5
-        assert beats >= 1
+        assert beats >= 2, "the loop turned while the stream ran"
         assert len(fake.requests) == 1, "refused on the first probe's total"
 
 
