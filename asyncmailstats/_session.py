@@ -17,6 +17,7 @@ from yarl import URL
 from ._client import ProviderClient, ProviderStatistics
 from ._limiter import Limits
 from ._retry import RetryPolicy
+from ._text import check_encodable
 from ._transport import DEFAULT_MAX_BODY_SIZE, AiohttpTransport, Timeout, Transport
 from .exceptions import SessionClosedError
 
@@ -101,12 +102,7 @@ def _check_secret(name: str, value: object) -> str:
     if not _CONTROL.isdisjoint(value):
         msg = f"{name} must not contain control characters (line breaks, NUL, tabs, DEL, ...)"
         raise ValueError(msg)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        msg = f"{name} must be valid text (it holds a lone surrogate)"
-        raise ValueError(msg) from None
-    return value
+    return check_encodable(name, value)
 
 
 def _check_header_name(name: str, value: object) -> str:

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from .._fanout import FanOut, Outcome, fan_out
+from .._text import check_encodable
 from ..exceptions import SessionClosedError
 from ._jsonrpc import encode_call
 from ._wire import (
@@ -26,7 +27,6 @@ from ._wire import (
     Batch,
     BatchPacker,
     call_request,
-    check_encodable,
     check_grouping,
     check_id,
     decode_result,
@@ -117,7 +117,7 @@ class GetResponseAPI:
     def __init__(self, client: ProviderClient, *, api_key: str) -> None:
         self._client = client
         # The key travels inside every JSON body: text UTF-8 cannot carry is refused now.
-        self._api_key = check_encodable(api_key, "api_key")
+        self._api_key = check_encodable("api_key", api_key)
         self._secrets = (api_key,)
         self._call_ids = itertools.count(1)
 

@@ -18,6 +18,7 @@ import cattrs
 from .._convert import excerpt, structure
 from .._fanout import Outcome
 from .._http import Request, Response
+from .._text import check_encodable
 from ..exceptions import DecodeError
 from ._convert import CONVERTER
 from ._jsonrpc import (
@@ -59,20 +60,6 @@ def endpoint(method: str, *, batch: bool = False) -> str:
 # -- arguments -------------------------------------------------------------------------
 
 
-def check_encodable(value: str, name: str) -> str:
-    """Return *value* if it can be encoded as UTF-8; a lone surrogate is a ValueError.
-
-    Refused here, at the call, rather than as a ``UnicodeEncodeError`` from the JSON
-    encoder while the request is built.
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        msg = f"{name} is not valid Unicode text (it holds a lone surrogate)"
-        raise ValueError(msg) from None
-    return value
-
-
 def check_id(value: object, name: str) -> str:
     """Return *value* if it is a non-empty string, else raise TypeError/ValueError."""
     if not isinstance(value, str):
@@ -81,7 +68,7 @@ def check_id(value: object, name: str) -> str:
     if not value.strip():
         msg = f"{name} must not be empty"
         raise ValueError(msg)
-    return check_encodable(value, name)
+    return check_encodable(name, value)
 
 
 def check_ids(value: object, name: str) -> list[str]:
@@ -156,7 +143,7 @@ def time_condition(value: object, name: str) -> dict[str, str]:
 def text_condition(value: object, name: str) -> dict[str, str]:
     """Return the wire form of a text condition: a string means ``EQUALS``."""
     if isinstance(value, str):
-        return {"EQUALS": check_encodable(value, name)}
+        return {"EQUALS": check_encodable(name, value)}
     if not isinstance(value, Mapping):
         msg = f"{name} must be a str or a mapping of text operators, got {type(value).__name__}"
         raise TypeError(msg)
@@ -174,7 +161,7 @@ def text_condition(value: object, name: str) -> dict[str, str]:
         if not isinstance(text, str):
             msg = f"{name}[{operator!r}] must be a str, got {type(text).__name__}"
             raise TypeError(msg)
-        condition[operator] = check_encodable(text, f"{name}[{operator!r}]")
+        condition[operator] = check_encodable(f"{name}[{operator!r}]", text)
     return condition
 
 

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from .._http import Request
+from .._text import check_encodable
 from .models import (
     BounceCounts,
     ClickCounts,
@@ -91,16 +92,6 @@ _EVENT_FILTERS: Final = (
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def check_encodable(name: str, value: str) -> str:
-    """Return *value* if it can be sent as UTF-8 (holds no lone surrogate); raise otherwise."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        msg = f"{name} is not valid Unicode text (it holds a lone surrogate)"
-        raise ValueError(msg) from None
-    return value
 
 
 def check_text(name: str, value: object) -> str | None:
