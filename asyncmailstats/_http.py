@@ -40,6 +40,11 @@ class Secret:
         self._pad = pad
         self._masked = bytes(a ^ b for a, b in zip(raw, pad, strict=True))
 
+    @property
+    def size(self) -> int:
+        """Return the length of the value in UTF-8 bytes."""
+        return len(self._masked)
+
     def reveal(self) -> str:
         """Return the plain value."""
         size = len(self._masked)
@@ -65,6 +70,55 @@ class Secret:
 
 #: A header value: plain text, or a credential revealed only when sent.
 HeaderValue = str | Secret
+
+
+class SecretBody:
+    """A request body with a credential inside it, kept apart from the rest until sent.
+
+    The body is ``parts`` joined by the secret's UTF-8 bytes (GetResponse puts the API
+    key in every JSON-RPC call), so no frame and no object on the request path holds
+    the body with the key in it: :meth:`reveal` makes it, for the transport. Its
+    ``len()`` is the length of the revealed body.
+    """
+
+    __slots__ = ("_parts", "_secret", "_size")
+
+    def __init__(self, parts: Sequence[bytes], secret: Secret) -> None:
+        if not parts:
+            msg = "a secret body needs at least one part"
+            raise ValueError(msg)
+        self._parts = tuple(parts)
+        self._secret = secret
+        self._size = sum(map(len, self._parts)) + (len(self._parts) - 1) * secret.size
+
+    @property
+    def parts(self) -> tuple[bytes, ...]:
+        """Return the pieces of the body around each place the secret goes."""
+        return self._parts
+
+    @property
+    def secret(self) -> Secret:
+        """Return the secret that goes between the parts."""
+        return self._secret
+
+    def reveal(self) -> bytes:
+        """Return the body as sent, secret included."""
+        return self._secret.reveal().encode("utf-8", "surrogatepass").join(self._parts)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __repr__(self) -> str:
+        return f"<SecretBody of {self._size} bytes>"
+
+
+#: A request body: bytes, a body with a credential in it, or none.
+Body = bytes | SecretBody | None
+
+
+def reveal_body(body: Body) -> bytes | None:
+    """Return *body* as bytes, with the credential of a :class:`SecretBody` put in."""
+    return body.reveal() if isinstance(body, SecretBody) else body
 
 
 def reveal_headers(headers: Mapping[str, HeaderValue]) -> dict[str, str]:
@@ -93,8 +147,9 @@ class Request:
     path: str
     params: Sequence[tuple[str, str]] = ()
     headers: Mapping[str, HeaderValue] = attrs.field(factory=dict, repr=_redact_headers)
-    # A body may carry a secret (GetResponse puts the API key in it): never shown.
-    body: bytes | None = attrs.field(default=None, repr=False)
+    # A body may carry a secret (GetResponse puts the API key in it): then it is a
+    # SecretBody, revealed by the transport with reveal_body(); never shown.
+    body: Body = attrs.field(default=None, repr=False)
     endpoint: str = ""
 
     @property

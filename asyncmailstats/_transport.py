@@ -17,7 +17,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
-from ._http import Request, Response, reveal_headers
+from ._http import Request, Response, reveal_body, reveal_headers
 from .exceptions import DecodeError, RequestTimeoutError, TransportError
 
 _log = logging.getLogger("asyncmailstats")
@@ -62,7 +62,11 @@ class Transport(Protocol):
     """Sends one request and returns its complete response."""
 
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
-        """Send *request* to *url* and return the response with its whole body."""
+        """Send *request* to *url* and return the response with its whole body.
+
+        Credentials are revealed only here: header values with ``reveal_headers()``,
+        the body with ``reveal_body()`` (both in ``asyncmailstats._http``).
+        """
         ...
 
     async def aclose(self) -> None:
@@ -160,7 +164,7 @@ class AiohttpTransport:
             params=request.params or None,
             # Credentials are revealed here, into aiohttp's own frames, and nowhere else.
             headers=reveal_headers(request.headers),
-            data=request.body,
+            data=reveal_body(request.body),
             timeout=self._client_timeout(timeout),
             allow_redirects=False,
         ) as resp:

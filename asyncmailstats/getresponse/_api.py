@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 from .._fanout import FanOut, Outcome, fan_out
 from .._text import check_encodable
 from ..exceptions import SessionClosedError
-from ._jsonrpc import encode_call
+from ._jsonrpc import ApiKey, encode_call
 from ._wire import (
     GET_LINKS,
     GET_MESSAGE_STATS,
@@ -117,8 +117,9 @@ class GetResponseAPI:
     def __init__(self, client: ProviderClient, *, api_key: str) -> None:
         self._client = client
         # The key travels inside every JSON body: text UTF-8 cannot carry is refused now.
-        self._api_key = check_encodable("api_key", api_key)
-        self._secrets = (api_key,)
+        # It is held masked and put into a body only by the transport; the client
+        # redacts it from every error (before cutting), so decoding needs no copy of it.
+        self._api_key = ApiKey(check_encodable("api_key", api_key))
         self._call_ids = itertools.count(1)
 
     def __repr__(self) -> str:
@@ -132,9 +133,7 @@ class GetResponseAPI:
         request = call_request(method, self._api_key, conditions, call_id=call_id)
 
         def decode(response: Response) -> T:
-            return convert(
-                decode_result(response, method=method, call_id=call_id, secrets=self._secrets)
-            )
+            return convert(decode_result(response, method=method, call_id=call_id))
 
         return await self._client.call(request, decode)
 
@@ -248,7 +247,7 @@ class GetResponseAPI:
     async def _send_stats_batch(
         self, batch: Batch, *, grouping: Grouping
     ) -> list[Outcome[str, MessageStatsSeries]]:
-        decode = partial(decode_stats_batch, batch=batch, grouping=grouping, secrets=self._secrets)
+        decode = partial(decode_stats_batch, batch=batch, grouping=grouping)
         return await self._client.call(batch.request(), decode)
 
     async def messages(

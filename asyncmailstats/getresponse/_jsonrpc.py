@@ -20,7 +20,7 @@ from typing import Any, Final
 import attrs
 
 from .._convert import excerpt, loads
-from .._http import Response
+from .._http import Response, Secret, SecretBody
 from .._retry import parse_retry_after
 from ..exceptions import (
     BODY_EXCERPT_CHARS,
@@ -62,9 +62,33 @@ _STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
 }
 
 
+class ApiKey:
+    """The API key as the JSON string a call carries, held as a :class:`Secret`.
+
+    Encoded once; every call's body is a :class:`SecretBody` that puts it in only
+    when the transport sends it.
+    """
+
+    __slots__ = ("literal",)
+
+    def __init__(self, key: str) -> None:
+        self.literal = Secret(json.dumps(key, ensure_ascii=False))
+
+    def __repr__(self) -> str:
+        return "<ApiKey <redacted>>"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def encode_call(
-    method: str, api_key: str, conditions: Mapping[str, Any] | None = None, *, call_id: CallId
-) -> bytes:
+    method: str,
+    api_key: ApiKey | str,
+    conditions: Mapping[str, Any] | None = None,
+    *,
+    call_id: CallId,
+) -> SecretBody:
     """Return the JSON-RPC 2.0 body of one call of *method*.
 
     Args:
@@ -72,15 +96,40 @@ def encode_call(
         api_key: The API key, sent as the first positional parameter.
         conditions: The method's conditions; ``None`` sends ``[API_KEY]`` alone.
         call_id: The call's ``id``, echoed by the reply.
+
+    Returns:
+        ``{"jsonrpc":"2.0","method":…,"params":[KEY(,{…})],"id":…}`` with the key held
+        apart until the body is revealed.
     """
-    params: list[Any] = [api_key] if conditions is None else [api_key, dict(conditions)]
-    envelope = {"jsonrpc": "2.0", "method": method, "params": params, "id": call_id}
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+    key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
+    head = b'{"jsonrpc":"2.0","method":' + _json(method) + b',"params":['
+    rest = b"" if conditions is None else b"," + _json(dict(conditions))
+    tail = rest + b'],"id":' + _json(call_id) + b"}"
+    return SecretBody((head, tail), key.literal)
 
 
-def encode_batch(calls: Iterable[bytes]) -> bytes:
-    """Return the body of a JSON-RPC 2.0 batch made of calls encoded by :func:`encode_call`."""
-    return b"[" + b",".join(calls) + b"]"
+def encode_batch(calls: Iterable[SecretBody]) -> SecretBody:
+    """Return the body of a JSON-RPC 2.0 batch made of calls encoded by :func:`encode_call`.
+
+    Raises:
+        ValueError: No calls, or calls made with different keys.
+    """
+    parts: list[bytes] = [b"["]
+    secret: Secret | None = None
+    for index, call in enumerate(calls):
+        if secret is None:
+            secret = call.secret
+        elif call.secret is not secret and call.secret != secret:
+            msg = "every call of a batch must carry the same API key"
+            raise ValueError(msg)
+        first, *others = call.parts
+        parts[-1] += (b"," if index else b"") + first
+        parts.extend(others)
+    if secret is None:
+        msg = "a batch needs at least one call"
+        raise ValueError(msg)
+    parts[-1] += b"]"
+    return SecretBody(parts, secret)
 
 
 def batch_size_bytes(call_sizes: Iterable[int]) -> int:

@@ -17,12 +17,13 @@ import cattrs
 
 from .._convert import excerpt, structure
 from .._fanout import Outcome
-from .._http import Request, Response
+from .._http import Request, Response, SecretBody
 from .._text import check_encodable
 from ..exceptions import DecodeError
 from ._convert import CONVERTER
 from ._jsonrpc import (
     MAX_REQUEST_BYTES,
+    ApiKey,
     batch_size_bytes,
     decode_batch,
     decode_reply,
@@ -223,7 +224,7 @@ def links_conditions(*, messages: object = None, url: object = None) -> dict[str
 
 
 def call_request(
-    method: str, api_key: str, conditions: Mapping[str, Any] | None, *, call_id: int
+    method: str, api_key: ApiKey | str, conditions: Mapping[str, Any] | None, *, call_id: int
 ) -> Request:
     """Return the request of one call; empty *conditions* send ``[API_KEY]`` alone."""
     body = encode_call(method, api_key, conditions or None, call_id=call_id)
@@ -236,7 +237,7 @@ class Batch:
 
     message_ids: tuple[str, ...]
     call_ids: tuple[int, ...]
-    body: bytes = attrs.field(repr=False)
+    body: SecretBody = attrs.field(repr=False)
 
     def request(self) -> Request:
         """Return the HTTP request that sends this batch."""
@@ -250,12 +251,12 @@ class BatchPacker:
     def __init__(self, *, max_calls: int, max_bytes: int = MAX_REQUEST_BYTES) -> None:
         self._max_calls = max_calls
         self._max_bytes = max_bytes
-        self._calls: list[bytes] = []
+        self._calls: list[SecretBody] = []
         self._message_ids: list[str] = []
         self._call_ids: list[int] = []
         self._size = batch_size_bytes(())
 
-    def add(self, message_id: str, call_id: int, call: bytes) -> list[Batch]:
+    def add(self, message_id: str, call_id: int, call: SecretBody) -> list[Batch]:
         """Add one call; return the batches that became full (none, or one).
 
         Raises:

@@ -48,7 +48,7 @@ def reply(obj: Any, status: int = 200, headers: dict[str, str] | None = None) ->
 def test_call_puts_the_key_first_then_the_conditions() -> None:
     """A call is JSON-RPC 2.0 with params [API_KEY, {conditions}] and the given id."""
     body = encode_call("get_message_stats", KEY, {"message": "a1B2c"}, call_id=7)
-    assert json.loads(body) == {
+    assert json.loads(body.reveal()) == {
         "jsonrpc": "2.0",
         "method": "get_message_stats",
         "params": [KEY, {"message": "a1B2c"}],
@@ -59,14 +59,14 @@ def test_call_puts_the_key_first_then_the_conditions() -> None:
 def test_call_without_conditions_sends_the_key_alone() -> None:
     """No conditions means params is [API_KEY], not [API_KEY, {}]."""
     body = encode_call("get_messages", KEY, None, call_id=1)
-    assert json.loads(body)["params"] == [KEY]
+    assert json.loads(body.reveal())["params"] == [KEY]
 
 
 def test_call_keeps_non_ascii_text_as_utf8() -> None:
     """Conditions with non-ASCII text are sent as UTF-8, not escaped, and stay readable."""
     body = encode_call("get_messages", KEY, {"subject": {"EQUALS": "Grüße"}}, call_id=1)
-    assert "Grüße".encode() in body
-    assert json.loads(body)["params"][1]["subject"] == {"EQUALS": "Grüße"}
+    assert "Grüße".encode() in body.reveal()
+    assert json.loads(body.reveal())["params"][1]["subject"] == {"EQUALS": "Grüße"}
 
 
 def test_batch_is_an_array_of_calls_and_its_size_is_predicted() -> None:
@@ -76,9 +76,30 @@ def test_batch_is_an_array_of_calls_and_its_size_is_predicted() -> None:
         for i, m in enumerate("abc")
     ]
     body = encode_batch(calls)
-    assert [c["params"][1]["message"] for c in json.loads(body)] == ["a", "b", "c"]
-    assert len(body) == batch_size_bytes(len(c) for c in calls)
-    assert batch_size_bytes([]) == len(encode_batch([])) == 2
+    assert [c["params"][1]["message"] for c in json.loads(body.reveal())] == ["a", "b", "c"]
+    assert len(body) == len(body.reveal()) == batch_size_bytes(len(c) for c in calls)
+    assert batch_size_bytes([]) == len(b"[]") == 2
+    with pytest.raises(ValueError, match="at least one call"):
+        encode_batch([])
+
+
+def test_a_body_holds_the_key_apart_until_revealed() -> None:
+    """Neither the body's parts nor its repr hold the key, in any piece of 8 characters."""
+    body = encode_batch(
+        [encode_call("get_message_stats", KEY, {"message": m}, call_id=1) for m in "ab"]
+    )
+    pieces = {KEY[i : i + 8] for i in range(len(KEY) - 7)}
+    seen = b"".join(body.parts).decode() + repr(body) + repr(body.secret)
+    assert not [p for p in pieces if p in seen]
+    assert body.reveal().count(KEY.encode()) == 2
+    assert len(body.parts) == 3
+
+
+def test_a_batch_refuses_calls_with_different_keys() -> None:
+    """Calls made with two keys cannot share one body."""
+    calls = [encode_call("get_messages", key, None, call_id=1) for key in (KEY, KEY[::-1])]
+    with pytest.raises(ValueError, match="same API key"):
+        encode_batch(calls)
     assert MAX_REQUEST_BYTES == 1_048_576
 
 

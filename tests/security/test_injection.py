@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import pytest
 
 from asyncmailstats import NotFoundError, Session
+from asyncmailstats._http import reveal_body
 from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmark
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
@@ -162,7 +163,7 @@ async def test_getresponse_ids_cannot_break_out_of_the_json_body() -> None:
         with pytest.raises(NotFoundError):
             await gr.message_stats(hostile)
     [request] = fake.requests
-    call = json.loads(request.body)
+    call = json.loads(reveal_body(request.body) or b"")
     assert call["method"] == "get_message_stats"
     assert call["params"] == [fake.api_key, {"message": hostile, "grouping": "daily"}]
     assert dict(fake.rpc_calls) == {"get_message_stats": 1}
