@@ -106,6 +106,7 @@ class RecordWriter:
         self._stream = stream
         self._format = fmt
         self._csv: csv.DictWriter[str] | None = None
+        self._csv_quoted: csv.DictWriter[str] | None = None
         self._csv_raw = csv_raw
         self._count = 0
 
@@ -120,14 +121,26 @@ class RecordWriter:
         else:
             if self._csv is None:
                 columns = csv_columns(type(record)) if attrs.has(type(record)) else list(data)
-                self._csv = csv.DictWriter(
-                    self._stream, fieldnames=columns, extrasaction="ignore", lineterminator="\n"
-                )
+                options: dict[str, Any] = {
+                    "fieldnames": columns,
+                    "extrasaction": "ignore",
+                    "lineterminator": "\n",
+                }
+                self._csv = csv.DictWriter(self._stream, **options)
+                # Minimal quoting only quotes a cell holding a character of the line
+                # terminator: a lone CR would go out bare and split the row in readers
+                # that take CR as a line end. Rows with one are written fully quoted.
+                self._csv_quoted = csv.DictWriter(self._stream, quoting=csv.QUOTE_ALL, **options)
                 self._csv.writeheader()
             row = _flatten(data) if isinstance(data, Mapping) else {}
             if not self._csv_raw:
                 row = {key: neutralise_cell(value) for key, value in row.items()}
-            self._csv.writerow(row)
+            if self._csv_quoted is not None and any(
+                isinstance(value, str) and "\r" in value for value in row.values()
+            ):
+                self._csv_quoted.writerow(row)
+            else:
+                self._csv.writerow(row)
         self._count += 1
 
     def finish(self) -> None:

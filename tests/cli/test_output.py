@@ -166,7 +166,9 @@ def test_csv_string_cells_starting_like_formulas_get_a_quote(first: str):
     out = io.StringIO()
     writer = RecordWriter(out, "csv")
     writer.write({"text": first + "1", "number": -1})
-    assert out.getvalue() == f"text,number\n'{first}1,-1\n"
+    # A row holding a CR is written fully quoted, so the CR cannot end the row.
+    row = f"\"'{first}1\",\"-1\"" if first == "\r" else f"'{first}1,-1"
+    assert out.getvalue() == f"text,number\n{row}\n"
 
 
 def test_csv_raw_writes_formula_like_cells_unchanged():
@@ -175,3 +177,19 @@ def test_csv_raw_writes_formula_like_cells_unchanged():
     writer = RecordWriter(out, "csv", csv_raw=True)
     writer.write({"text": "=1+2", "number": -1})
     assert out.getvalue() == "text,number\n=1+2,-1\n"
+
+
+@pytest.mark.parametrize("cell", ["a\rb", "a\r\nb", "a\nb", "end\r"])
+def test_csv_cells_with_line_breaks_keep_the_row_whole(cell: str):
+    """A cell holding CR or LF is quoted, so every reader sees one row with the same cell."""
+    out = io.StringIO()
+    writer = RecordWriter(out, "csv")
+    writer.write(attrs.evolve(RECORD, id=cell))
+    writer.write(RECORD)
+    text = out.getvalue()
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [row["id"] for row in rows] == [cell, "m1"]
+    # Outside quoted cells, a line end is only ever the writer's own LF.
+    outside = "".join(text.split('"')[::2])
+    assert "\r" not in outside
+    assert outside.count("\n") == 3
