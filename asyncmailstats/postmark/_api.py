@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .._http import Response
     from .models import (
         Click,
+        MessageStream,
+        MessageStreamType,
         Open,
         OutboundMessage,
         OutboundMessageDetails,
@@ -185,6 +187,26 @@ class PostmarkAPI(EventMethods, StatsMethods):
         """
         request = _wire.dump_request(message_id)
         return await self._call(request, _decode.decode_dump)
+
+    async def message_streams(
+        self,
+        stream_type: MessageStreamType | str = "All",
+        *,
+        include_archived: bool = False,
+    ) -> tuple[MessageStream, ...]:
+        """Return the server's message streams (``GET /message-streams``).
+
+        Args:
+            stream_type: ``All`` (default), ``Transactional``, ``Broadcasts`` or
+                ``Inbound`` (any case).
+            include_archived: List archived streams too.
+
+        Raises:
+            TypeError: *stream_type* is not a string or *include_archived* not a bool.
+            ValueError: *stream_type* is none of those.
+        """
+        request = _wire.message_streams_request(stream_type, include_archived=include_archived)
+        return await self._call(request, _decode.decode_message_streams)
 
     # ------------------------------------------------------------------ history
 

@@ -43,6 +43,8 @@ from .models import (
     Geo,
     MessageEvent,
     MessageStatus,
+    MessageStream,
+    MessageStreamType,
     Open,
     OpenCounts,
     OpenDay,
@@ -76,6 +78,7 @@ MESSAGES: Final = "Messages"
 OPENS: Final = "Opens"
 CLICKS: Final = "Clicks"
 BODY: Final = "Body"
+MESSAGE_STREAMS: Final = "MessageStreams"
 ERROR_CODE: Final = "ErrorCode"
 ERROR_MESSAGE: Final = "Message"
 
@@ -139,6 +142,20 @@ _RENAMES: Final[tuple[tuple[type, Mapping[str, str]], ...]] = (
             "type": "Type",
             "received_at": "ReceivedAt",
             "details": "Details",
+        },
+    ),
+    (
+        MessageStream,
+        {
+            "id": "ID",
+            "server_id": "ServerID",
+            "name": "Name",
+            "message_stream_type": "MessageStreamType",
+            "description": "Description",
+            "created_at": "CreatedAt",
+            "updated_at": "UpdatedAt",
+            "archived_at": "ArchivedAt",
+            "expected_purge_date": "ExpectedPurgeDate",
         },
     ),
     (OutboundMessage, _MESSAGE),
@@ -212,7 +229,14 @@ _SERIES: Final[tuple[tuple[type, type, Mapping[str, str]], ...]] = (
 #: Enums that keep unknown values. Each gets a hook of its own: a hook registered for a
 #: class takes precedence over the ``str`` hook, which would otherwise claim them (they
 #: are ``str`` subclasses) and return plain strings.
-_OPEN_ENUMS: Final = (MessageStatus, TrackLinks, Platform, ClickLocation, EventType)
+_OPEN_ENUMS: Final = (
+    MessageStatus,
+    TrackLinks,
+    Platform,
+    ClickLocation,
+    EventType,
+    MessageStreamType,
+)
 
 #: Small records that repeat across opens and clicks: the production converter hands out
 #: one shared (frozen) instance per distinct set of values instead of building it anew.

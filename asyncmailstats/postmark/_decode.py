@@ -33,7 +33,14 @@ from ._wire import (
     MESSAGES_ENDPOINT,
     OPENS_ENDPOINT,
 )
-from .models import Click, Open, OutboundMessage, OutboundMessageDetails, PostmarkErrorCode
+from .models import (
+    Click,
+    MessageStream,
+    Open,
+    OutboundMessage,
+    OutboundMessageDetails,
+    PostmarkErrorCode,
+)
 
 T = TypeVar("T")
 
@@ -229,6 +236,20 @@ def decode_details(
     """Return a message's details."""
     data = _json_object(response, endpoint)
     return structure(converter, data, OutboundMessageDetails, endpoint=endpoint)
+
+
+def decode_message_streams(
+    response: Response,
+    *,
+    endpoint: str,
+    converter: cattrs.Converter = wire.CONVERTER,
+) -> tuple[MessageStream, ...]:
+    """Return the message streams a ``GET /message-streams`` reply lists."""
+    raise_for_status(response, endpoint=endpoint)
+    page = parse_list(
+        response.body, wire.MESSAGE_STREAMS, MessageStream, endpoint=endpoint, converter=converter
+    )
+    return tuple(page.items)
 
 
 def decode_dump(response: Response, *, endpoint: str = DUMP_ENDPOINT) -> str:

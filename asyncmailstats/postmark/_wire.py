@@ -46,10 +46,12 @@ FIRST_DAY: Final = dt.date(1900, 1, 1)
 LAST_DAY: Final = dt.date(9998, 12, 31)
 
 MESSAGES_PATH: Final = "/messages/outbound"
+MESSAGE_STREAMS_PATH: Final = "/message-streams"
 OPENS_PATH: Final = "/messages/outbound/opens"
 CLICKS_PATH: Final = "/messages/outbound/clicks"
 
 MESSAGES_ENDPOINT: Final = "GET /messages/outbound"
+MESSAGE_STREAMS_ENDPOINT: Final = "GET /message-streams"
 DETAILS_ENDPOINT: Final = "GET /messages/outbound/{id}/details"
 DUMP_ENDPOINT: Final = "GET /messages/outbound/{id}/dump"
 OPENS_ENDPOINT: Final = "GET /messages/outbound/opens"
@@ -395,6 +397,37 @@ def dump_request(message_id: str) -> Request:
     """Return the request for a message's raw source."""
     path = f"{MESSAGES_PATH}/{encode_message_id(message_id)}/dump"
     return Request("GET", path, endpoint=DUMP_ENDPOINT)
+
+
+#: The ``MessageStreamType`` filter values ``GET /message-streams`` takes.
+MESSAGE_STREAM_TYPES: Final = ("All", "Transactional", "Broadcasts", "Inbound")
+
+
+def message_streams_request(
+    stream_type: object = "All", *, include_archived: object = False
+) -> Request:
+    """Return the request listing a server's message streams.
+
+    Raises:
+        TypeError: *stream_type* is not a string or *include_archived* not a bool.
+        ValueError: *stream_type* is not one of :data:`MESSAGE_STREAM_TYPES`.
+    """
+    if not isinstance(stream_type, str):
+        msg = f"stream_type must be a string, got {type(stream_type).__name__}"
+        raise TypeError(msg)
+    by_lower = {name.lower(): name for name in MESSAGE_STREAM_TYPES}
+    name = by_lower.get(stream_type.lower())
+    if name is None:
+        msg = f"stream_type must be one of {', '.join(MESSAGE_STREAM_TYPES)}, got {stream_type!r}"
+        raise ValueError(msg)
+    if not isinstance(include_archived, bool):
+        msg = f"include_archived must be a bool, got {type(include_archived).__name__}"
+        raise TypeError(msg)
+    params = (
+        ("MessageStreamType", name),
+        ("IncludeArchivedStreams", "true" if include_archived else "false"),
+    )
+    return Request("GET", MESSAGE_STREAMS_PATH, params=params, endpoint=MESSAGE_STREAMS_ENDPOINT)
 
 
 def stats_request(name: str, filters: Params) -> Request:

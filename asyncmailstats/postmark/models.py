@@ -37,6 +37,8 @@ __all__ = [
     "Geo",
     "MessageEvent",
     "MessageStatus",
+    "MessageStream",
+    "MessageStreamType",
     "OSInfo",
     "Open",
     "OpenCounts",
@@ -115,6 +117,14 @@ class EventType(OpenStrEnum):
     LINK_CLICKED = "LinkClicked"
 
 
+class MessageStreamType(OpenStrEnum):
+    """The kind of a message stream (unknown values are kept)."""
+
+    TRANSACTIONAL = "Transactional"
+    BROADCASTS = "Broadcasts"
+    INBOUND = "Inbound"
+
+
 class PostmarkErrorCode(enum.IntEnum):
     """Postmark's ``ErrorCode`` values that concern the endpoints of this library."""
 
@@ -181,6 +191,32 @@ class OutboundMessage:
     """Custom metadata attached when sending, if any was returned."""
     sandboxed: bool | None = None
     """Whether the message was sent from a sandbox server (absent from older replies)."""
+    extra: Mapping[str, Any] = extra_field()
+    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class MessageStream:
+    """One message stream of a server, as ``GET /message-streams`` lists it."""
+
+    id: str
+    """The stream's ID, as messages name it in ``MessageStream`` (``outbound``, …)."""
+    server_id: int
+    """The server the stream belongs to."""
+    name: str
+    """The stream's display name."""
+    message_stream_type: MessageStreamType
+    """``Transactional``, ``Broadcasts`` or ``Inbound``."""
+    description: str | None = None
+    """The stream's description, if it has one."""
+    created_at: dt.datetime | None = None
+    """When the stream was created."""
+    updated_at: dt.datetime | None = None
+    """When the stream was last changed, if ever."""
+    archived_at: dt.datetime | None = None
+    """When the stream was archived; ``None`` for an active stream."""
+    expected_purge_date: dt.datetime | None = None
+    """When an archived stream's data will be deleted."""
     extra: Mapping[str, Any] = extra_field()
     """Keys Postmark sent that this model does not declare: wire name → JSON value."""
 

@@ -50,6 +50,7 @@ def plan_for(
     *,
     message_streams: Iterable[str] | None = None,
     groups: Iterable[LinkGroup | str] | None = None,
+    until: dt.date | None = None,
 ) -> Plan:
     """Return the plan of *api*'s provider.
 
@@ -61,26 +62,36 @@ def plan_for(
             outbound and broadcast stream the server lists.
         groups: EmailConsul only: the link-stats groupings; by default ``campaign_id``
             and ``country``.
+        until: The last day a run reads, in the provider's calendar (US-Eastern days
+            for Postmark, UTC days for the others); by default the current day.
 
     Raises:
         TypeError: *api* is none of those, or an option does not apply to it.
         ValueError: A stream name is empty or a group unknown.
     """
+    if until is not None and (isinstance(until, dt.datetime) or not isinstance(until, dt.date)):
+        msg = f"until must be a date, not {type(until).__name__}"
+        raise TypeError(msg)
+    if until is not None and not dt.date(1900, 1, 1) <= until <= dt.date(9998, 12, 31):
+        msg = f"until must be between 1900-01-01 and 9998-12-31, not {until}"
+        raise ValueError(msg)
     if isinstance(api, PostmarkAPI):
         if groups is not None:
             msg = "groups applies to EmailConsul only"
             raise TypeError(msg)
-        return PostmarkPlan(api, message_streams=_names("message_streams", message_streams))
+        names = _names("message_streams", message_streams)
+        return PostmarkPlan(api, message_streams=names, today=until)
     if message_streams is not None and not isinstance(api, PostmarkAPI):
         msg = "message_streams applies to Postmark only"
         raise TypeError(msg)
     if isinstance(api, EmailConsulAPI):
-        return EmailConsulPlan(api, groups=DEFAULT_GROUPS if groups is None else groups)
+        chosen = DEFAULT_GROUPS if groups is None else groups
+        return EmailConsulPlan(api, groups=chosen, today=until)
     if groups is not None:
         msg = "groups applies to EmailConsul only"
         raise TypeError(msg)
     if isinstance(api, GetResponseAPI):
-        return GetResponsePlan(api)
+        return GetResponsePlan(api, today=until)
     msg = (
         f"cannot sync a {type(api).__name__}: pass a PostmarkAPI, EmailConsulAPI or GetResponseAPI"
     )
@@ -110,6 +121,7 @@ async def run(
     account: str = "default",
     message_streams: Iterable[str] | None = None,
     groups: Iterable[LinkGroup | str] | None = None,
+    until: dt.date | None = None,
     progress: Callable[[str, str], None] | None = None,
 ) -> SyncReport:
     """Bring *store*'s tables for *account* up to date with what *api* serves.
@@ -132,6 +144,8 @@ async def run(
         account: The label every row carries (never a secret).
         message_streams: Postmark: the message streams (default: all it lists).
         groups: EmailConsul: link-stats groupings (default: campaign_id, country).
+        until: The last day to read (default: the current day in the provider's
+            calendar); a later run reads on from there.
         progress: Called with (stream, unit) after each unit is committed.
 
     Returns:
@@ -144,7 +158,10 @@ async def run(
         SyncError: The store failed.
         MailStatsError: The provider failed (after retries); committed units stay.
     """
-    plan = plan_for(api, message_streams=message_streams, groups=groups)
+    plan = plan_for(api, message_streams=message_streams, groups=groups, until=until)
+    if since is not None and until is not None and since > until:
+        msg = f"since ({since}) is after until ({until})"
+        raise ValueError(msg)
     return await run_plan(
         plan,
         store,

@@ -34,7 +34,13 @@ class EmailConsulPlan:
     provider = "emailconsul"
     streams: tuple[str, ...] = ("link-stats",)
 
-    def __init__(self, api: EmailConsulAPI, *, groups: Iterable[LinkGroup | str]) -> None:
+    def __init__(
+        self,
+        api: EmailConsulAPI,
+        *,
+        groups: Iterable[LinkGroup | str],
+        today: dt.date | None = None,
+    ) -> None:
         if isinstance(groups, str):
             groups = [groups]
         chosen: list[LinkGroup] = []
@@ -49,7 +55,8 @@ class EmailConsulPlan:
             raise ValueError(msg)
         self.api = api
         self.groups = tuple(dict.fromkeys(chosen))
-        self._today: dt.date | None = None
+        # The last day a run reads; the current UTC day unless set.
+        self._today: dt.date | None = today
 
     def statistics(self) -> tuple[int, int]:
         """Return the requests and retries the API's client sent so far."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from ..exceptions import NotFoundError
-from ..getresponse.models import Grouping, Message, TimeRange
+from ..getresponse.models import Grouping, Message, MessageType, TimeRange
 from ._runner import Context
 from ._store import Write
 from ._tables import (
@@ -29,15 +29,21 @@ if TYPE_CHECKING:
     from ..getresponse import GetResponseAPI
 
 
+#: The listings that together cover every message: the default one (newsletters and
+#: autoresponders), then the types it leaves out.
+_LISTED_APART: Final = (None, MessageType.AB_TEST, MessageType.DRAFT)
+
+
 class GetResponsePlan:
     """The streams of one GetResponse account."""
 
     provider = "getresponse"
     streams: tuple[str, ...] = ("messages", "message-stats")
 
-    def __init__(self, api: GetResponseAPI) -> None:
+    def __init__(self, api: GetResponseAPI, *, today: dt.date | None = None) -> None:
         self.api = api
-        self._today: dt.date | None = None
+        # The last day a run reads; the current UTC day unless set.
+        self._today: dt.date | None = today
         self._listed: dict[dt.date | None, list[Message]] = {}
 
     def statistics(self) -> tuple[int, int]:
@@ -68,10 +74,18 @@ class GetResponsePlan:
         return start if ctx.since is None else max(start, ctx.since)
 
     async def _messages_from(self, start: dt.date | None) -> list[Message]:
-        # Both streams of one run read the same listing: ask once.
+        """Return every message created since *start*, of every type.
+
+        Without a type GetResponse lists newsletters and autoresponders only: A/B tests
+        and drafts are asked for apart. Both streams of a run share one listing.
+        """
         if start not in self._listed:
             condition = None if start is None else TimeRange(from_=start)
-            self._listed[start] = await self.api.messages(created_on=condition)
+            found: dict[str, Message] = {}
+            for kind in _LISTED_APART:
+                for message in await self.api.messages(created_on=condition, type=kind):
+                    found.setdefault(message.id, message)
+            self._listed[start] = list(found.values())
         return self._listed[start]
 
     async def writes(self, stream: str, ctx: Context) -> AsyncIterator[Write]:

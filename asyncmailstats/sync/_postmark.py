@@ -106,7 +106,13 @@ class PostmarkPlan:
     provider = "postmark"
     streams: tuple[str, ...] = ("messages", "opens", "clicks", "stats")
 
-    def __init__(self, api: PostmarkAPI, *, message_streams: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        api: PostmarkAPI,
+        *,
+        message_streams: tuple[str, ...] | None = None,
+        today: dt.date | None = None,
+    ) -> None:
         self.api = api
         self._message_streams = message_streams
         self._events = {
@@ -115,7 +121,8 @@ class PostmarkPlan:
                 "clicks", POSTMARK_CLICKS, POSTMARK_CLICK, api.clicks, api.click_history
             ),
         }
-        self._today: dt.date | None = None
+        # The last day a run reads; the current one in the provider's calendar unless set.
+        self._today: dt.date | None = today
 
     def statistics(self) -> tuple[int, int]:
         """Return the requests and retries the API's client sent so far."""

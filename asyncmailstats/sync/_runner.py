@@ -256,8 +256,8 @@ async def _run_stream(plan: Plan, store: Store, stream: str, ctx: Context) -> No
         aclose = getattr(writes, "aclose", None)
         if aclose is not None:
             await aclose()
-        for task in pending:
-            task.cancel()
+        # Writes already handed to the store are whole units: let them finish (the
+        # thread would commit them anyway) rather than leave them unaccounted.
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
 

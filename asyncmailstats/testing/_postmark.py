@@ -22,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import zlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -34,6 +35,7 @@ from ._postmark_data import (
     _CLICK_PROFILES,
     _GEOS,
     _OPEN_PROFILES,
+    EASTERN,
     STREAMS,
     TICKS,
     WireView,
@@ -51,6 +53,14 @@ from ._postmark_data import (
 from ._postmark_live import _Arrivals
 from ._postmark_query import _NOT_FILTERS, _normalise, _page_args, _Reject, _Searching
 from ._postmark_render import _geo_frag, _profile_frag
+
+#: The server's message streams: the two outbound ones the data is sent through, and the
+#: inbound stream every Postmark server has.
+_STREAM_LISTING: Final = (
+    ("outbound", "Default Transactional Stream", "Transactional"),
+    ("broadcast", "Broadcasts", "Broadcasts"),
+    ("inbound", "Default Inbound Stream", "Inbound"),
+)
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -327,8 +337,42 @@ class FakePostmark(_Arrivals, _Searching):
             raise web.HTTPNotFound
         return web.Response(body=body, content_type="application/json", charset="utf-8")
 
+    @property
+    def server_id(self) -> int:
+        """The ``ServerID`` the server's message streams carry (derived from the token)."""
+        return 10_000 + zlib.crc32(self.token.encode()) % 99_990_000
+
+    def message_stream_listing(self, stream_type: str = "all") -> list[dict[str, Any]]:
+        """Return what ``/message-streams`` lists for *stream_type* (any case)."""
+        created = (self.now - dt.timedelta(days=400)).astimezone(EASTERN)
+        listed = []
+        for stream_id, name, kind in _STREAM_LISTING:
+            if stream_type.lower() not in {"all", kind.lower()}:
+                continue
+            listed.append(
+                {
+                    "ID": stream_id,
+                    "ServerID": self.server_id,
+                    "Name": name,
+                    "Description": None,
+                    "MessageStreamType": kind,
+                    "CreatedAt": created.isoformat(),
+                    "UpdatedAt": None,
+                    "ArchivedAt": None,
+                    "ExpectedPurgeDate": None,
+                    "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+                }
+            )
+        return listed
+
     def _route(self, segments: list[str], query: dict[str, str]) -> bytes | None:
         low = [s.lower() for s in segments]
+        if low == ["message-streams"]:
+            kind = query.get("messagestreamtype", "all")
+            if kind.lower() not in {"all", *(k.lower() for _, _, k in _STREAM_LISTING)}:
+                raise _Reject(422, 1227, f"Invalid MessageStreamType: {kind}")
+            listed = self.message_stream_listing(kind)
+            return _dumps({"MessageStreams": listed, "TotalCount": len(listed)})
         if low[:2] == ["stats", "outbound"]:
             return self._stats_body("/".join(low[2:]), query)
         if low[:2] != ["messages", "outbound"]:

@@ -167,7 +167,7 @@ def test_csv_string_cells_starting_like_formulas_get_a_quote(first: str):
     writer = RecordWriter(out, "csv")
     writer.write({"text": first + "1", "number": -1})
     # A row holding a CR is written fully quoted, so the CR cannot end the row.
-    row = f"\"'{first}1\",\"-1\"" if first == "\r" else f"'{first}1,-1"
+    row = f'"\'{first}1","-1"' if first == "\r" else f"'{first}1,-1"
     assert out.getvalue() == f"text,number\n{row}\n"
 
 

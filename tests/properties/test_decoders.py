@@ -45,7 +45,13 @@ from asyncmailstats.getresponse.models import (
 )
 from asyncmailstats.postmark import _decode as pm
 from asyncmailstats.postmark import _wire as pm_wire
-from asyncmailstats.postmark.models import Click, Open, OutboundMessage, OutboundMessageDetails
+from asyncmailstats.postmark.models import (
+    Click,
+    MessageStream,
+    Open,
+    OutboundMessage,
+    OutboundMessageDetails,
+)
 
 SAMPLES = Path(__file__).parents[1] / "samples" / "postmark_recorded.json"
 
@@ -80,6 +86,14 @@ def page_of(cls: type) -> Check:
 def list_of(cls: type) -> Check:
     def check(result: Any) -> None:
         assert isinstance(result, list)
+        assert _all(result, cls)
+
+    return check
+
+
+def tuple_of(cls: type) -> Check:
+    def check(result: Any) -> None:
+        assert isinstance(result, tuple)
         assert _all(result, cls)
 
     return check
@@ -136,6 +150,11 @@ DECODERS: dict[str, tuple[Callable[[Response], Any], Check, range]] = {
         range(200, 300),
     ),
     "postmark.decode_dump": (pm.decode_dump, instance_of(str), range(200, 300)),
+    "postmark.decode_message_streams": (
+        functools.partial(pm.decode_message_streams, endpoint="GET /message-streams"),
+        tuple_of(MessageStream),
+        range(200, 300),
+    ),
     "postmark.error_from_response": (_raise_postmark_error, instance_of(object), range(0)),
     **{
         f"postmark.decode_stats[{name}]": (
@@ -285,6 +304,26 @@ _MESSAGE = {
 #: Valid bodies to mutate, per decoder (Postmark's are real recorded replies).
 BASES: dict[str, list[Any]] = {
     **_postmark_bases(),
+    # Postmark's documented example (no recorded reply of this endpoint is kept).
+    "postmark.decode_message_streams": [
+        {
+            "MessageStreams": [
+                {
+                    "ID": "broadcasts",
+                    "ServerID": 123456,
+                    "Name": "Broadcast Stream",
+                    "Description": None,
+                    "MessageStreamType": "Broadcasts",
+                    "CreatedAt": "2020-07-01T00:00:00-04:00",
+                    "UpdatedAt": None,
+                    "ArchivedAt": None,
+                    "ExpectedPurgeDate": None,
+                    "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
+                }
+            ],
+            "TotalCount": 1,
+        }
+    ],
     "emailconsul.decode_link_stats": [
         {
             "data": [{"count": 3, "ip": "10.0.0.1"}, {"count": 1, "params_name": "utm"}],
