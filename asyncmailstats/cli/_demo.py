@@ -25,6 +25,7 @@ from .. import (
 )
 from ..testing import FakeEmailConsul, FakeGetResponse, FakePostmark, FaultPlan
 from ._charts import bar_chart, sparkline, table
+from ._demo_sync import sync_section
 from ._progress import Progress
 
 
@@ -227,6 +228,11 @@ async def run_demo(args: argparse.Namespace, *, stream: TextIO | None = None) ->
                 )
             )
         items += len(ids)
+
+        # -- Sync into SQLite ---------------------------------------------------------------
+        items += await sync_section(
+            out, session, messages=max(200, int(3000 * scale)), seed=seed, latency=args.latency
+        )
 
         # -- Session statistics ----------------------------------------------------------
         out.heading("Session statistics")

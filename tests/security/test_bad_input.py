@@ -88,6 +88,14 @@ POSTMARK: dict[str, list[tuple[Any, type[Exception]]]] = {
     "page_size": page_size(500),
     "prefetch": PREFETCH,
     "concurrency": [(None, TypeError), *COUNT],
+    "stream_type": [
+        (5, TypeError),
+        (None, TypeError),
+        ("", ValueError),
+        ("outbound", ValueError),
+        ("All&x=1", ValueError),
+    ],
+    "include_archived": [("yes", TypeError), (1, TypeError), (None, TypeError)],
 }
 
 #: The stats methods take whole days: any datetime is the wrong type there.
