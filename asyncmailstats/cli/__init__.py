@@ -1,4 +1,4 @@
-"""The ``asyncmailstats`` command: ``demo`` on embedded fake servers, and ``export``."""
+"""The ``asyncmailstats`` command: ``demo`` on embedded fake servers, ``export`` and ``sync``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import Any, Final
 from .. import exceptions as exc
 from .._session import Session
 from .._version import __version__
+from ..sync import SyncError
 from ._export import TOKEN_ENV, add_export_parser, run_export
+from ._sync import add_sync_parser, run_sync
 from ._target import UsageError
 
 #: Exit status after Ctrl-C, as shells report a SIGINT.
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-progress", action="store_true", help="hide progress lines")
     add_export_parser(sub)
+    add_sync_parser(sub)
     return parser
 
 
@@ -106,6 +109,8 @@ def describe_error(error: BaseException, provider: str | None = None) -> str:
     """Return the one-line message printed for an expected failure."""
     env = TOKEN_ENV.get(provider or "", "the credential")
     for kind, text in (
+        # A sync's store: a held lock names who holds it, a broken database its path.
+        (SyncError, lambda e: f"{e}"),
         (exc.AuthenticationError, lambda _: f"authentication failed: check {env} (or --token)"),
         (exc.PermissionDeniedError, lambda e: f"permission denied by {e.provider}: {e.message}"),
         (exc.NotFoundError, lambda e: f"not found: {e.message}"),
@@ -133,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._demo import run_demo  # noqa: PLC0415 - the demo pulls in the fakes
 
             asyncio.run(_stoppable(run_demo(args)))
+        elif args.command == "sync":
+            asyncio.run(_stoppable(run_sync(args, session_factory=Session)))
         else:
             asyncio.run(_stoppable(run_export(args, session_factory=Session)))
     except KeyboardInterrupt:

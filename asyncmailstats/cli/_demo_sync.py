@@ -47,7 +47,7 @@ def _multiset(rows: list[tuple[object, ...]]) -> collections.Counter[tuple[objec
 def _truth_matches(db: Path, fake: FakePostmark) -> dict[str, bool]:
     """Compare the stored keys with the fake's records, as multisets."""
     with sqlite3.connect(db) as conn:
-        stored = {
+        stored: dict[str, list[tuple[object, ...]]] = {
             "messages": conn.execute("SELECT message_id FROM postmark_messages").fetchall(),
             "opens": conn.execute("SELECT message_id, recipient FROM postmark_opens").fetchall(),
             "clicks": conn.execute(
@@ -55,7 +55,7 @@ def _truth_matches(db: Path, fake: FakePostmark) -> dict[str, bool]:
             ).fetchall(),
         }
     conn.close()
-    truth = {
+    truth: dict[str, list[tuple[object, ...]]] = {
         "messages": [(m["MessageID"],) for m in fake.messages],
         "opens": [(o["MessageID"], o["Recipient"]) for o in fake.opens],
         "clicks": [(c["MessageID"], c["Recipient"], c["OriginalLink"]) for c in fake.clicks],
