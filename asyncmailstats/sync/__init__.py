@@ -21,7 +21,7 @@ from ..getresponse import GetResponseAPI
 from ..postmark import PostmarkAPI
 from ._emailconsul import DEFAULT_GROUPS, EmailConsulPlan
 from ._getresponse import GetResponsePlan
-from ._postmark import PostmarkPlan
+from ._postmark import PostmarkPlan, eastern_today
 from ._runner import DEFAULT_LOOKBACK_DAYS, Gap, Plan, SyncReport, TableReport, run_plan
 from ._store import SQLiteStore, Store, SyncError, SyncLockedError, Write, read_rows
 from ._tables import TABLES, Column, Table
@@ -75,6 +75,11 @@ def plan_for(
     if until is not None and not dt.date(1900, 1, 1) <= until <= dt.date(9998, 12, 31):
         msg = f"until must be between 1900-01-01 and 9998-12-31, not {until}"
         raise ValueError(msg)
+    if until is not None and until > _today_of(api):
+        # The checkpoint would claim days that have not happened yet: the next run
+        # would start past them and never read them.
+        msg = f"until ({until}) is after today ({_today_of(api)}) in the provider's calendar"
+        raise ValueError(msg)
     if isinstance(api, PostmarkAPI):
         if groups is not None:
             msg = "groups applies to EmailConsul only"
@@ -96,6 +101,13 @@ def plan_for(
         f"cannot sync a {type(api).__name__}: pass a PostmarkAPI, EmailConsulAPI or GetResponseAPI"
     )
     raise TypeError(msg)
+
+
+def _today_of(api: Any) -> dt.date:
+    """Return the current day in *api*'s calendar: US-Eastern for Postmark, else UTC."""
+    if isinstance(api, PostmarkAPI):
+        return eastern_today()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def _names(what: str, values: Iterable[str] | None) -> tuple[str, ...] | None:

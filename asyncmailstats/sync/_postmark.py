@@ -167,13 +167,19 @@ class PostmarkPlan:
         kept = self.retained_from()
         if through is None:
             start = ctx.since if ctx.since is not None else kept
+            unread = start
         else:
-            start = dt.date.fromisoformat(through) - dt.timedelta(days=ctx.lookback_days)
+            finished = dt.date.fromisoformat(through)
+            start = finished - dt.timedelta(days=ctx.lookback_days)
             if ctx.since is not None:
                 start = max(start, ctx.since)
+            # The lookback days before the last one finished were read whole by an
+            # earlier run: past retention they cannot be read again, but they are not
+            # missing. The last one may have been read while it was still going on.
+            unread = max(start, finished)
         if start < kept:
             reason = f"older than the server's {self.api.retention_days}-day retention"
-            ctx.gap(stream, start, kept - dt.timedelta(days=1), reason)
+            ctx.gap(stream, unread, kept - dt.timedelta(days=1), reason)
             start = kept
         return min(start, self.today)
 

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Final, Protocol
 
@@ -28,6 +29,10 @@ CHUNK_ROWS: Final = 5000
 #: The default number of trailing days re-read on every run.
 DEFAULT_LOOKBACK_DAYS: Final = 7
 MAX_LOOKBACK_DAYS: Final = 3650
+#: Unicode categories an account label may not hold: controls (C0, DEL, C1), format
+#: characters (bidi overrides), surrogates (not encodable) and line separators.
+_UNPRINTABLE: Final = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_STORE_METHODS: Final = ("open", "lock", "unlock", "load_state", "write", "reset", "aclose")
 
 
 @attrs.frozen
@@ -143,21 +148,60 @@ def chunks(rows: Sequence[Any], size: int = CHUNK_ROWS) -> Iterable[Sequence[Any
         yield rows[start : start + size]
 
 
-def check_options(  # noqa: C901 - one check per option, in order
+def check_account(account: object) -> str:
+    """Check an account label: a non-empty string of printable characters."""
+    if not isinstance(account, str):
+        msg = f"account must be a str, not {type(account).__name__}"
+        raise TypeError(msg)
+    if not account.strip():
+        msg = "account must not be empty"
+        raise ValueError(msg)
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in account):
+        msg = "account must not contain control characters (line breaks, NUL, tabs, DEL, ...)"
+        raise ValueError(msg)
+    return account
+
+
+def check_streams(plan: Plan, streams: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Check the streams asked for; return them in plan order (all of them for ``None``)."""
+    if streams is None:
+        return plan.streams
+    if isinstance(streams, str):
+        streams = [s for s in streams.split(",") if s]
+    elif not isinstance(streams, Iterable):
+        msg = f"streams must be stream names, not {type(streams).__name__}"
+        raise TypeError(msg)
+    chosen = list(streams)
+    wrong = [s for s in chosen if not isinstance(s, str)]
+    if wrong:
+        msg = f"streams must be stream names, not {type(wrong[0]).__name__}"
+        raise TypeError(msg)
+    unknown = [s for s in chosen if s not in plan.streams]
+    if unknown or not chosen:
+        known = ", ".join(plan.streams)
+        what = f"unknown stream {unknown[0]!r}" if unknown else "no stream given"
+        msg = f"{what} for {plan.provider}; choose from {known}"
+        raise ValueError(msg)
+    return tuple(s for s in plan.streams if s in chosen)
+
+
+def check_options(
     plan: Plan,
     *,
-    streams: Iterable[str] | None,
+    streams: Iterable[str] | str | None,
     since: dt.date | None,
     lookback_days: int,
     account: str,
+    full_refresh: bool = False,
+    progress: Callable[[str, str], None] | None = None,
 ) -> tuple[str, ...]:
-    """Check a run's options before anything is sent; return the streams, in plan order."""
-    if not isinstance(account, str) or not account.strip():
-        msg = "account must be a non-empty string"
-        raise ValueError(msg)
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in account):
-        msg = "account must not contain control characters"
-        raise ValueError(msg)
+    """Check a run's options before anything is sent; return the streams, in plan order.
+
+    Raises:
+        TypeError: An option has the wrong type.
+        ValueError: An option is out of range, or names an unknown stream.
+    """
+    check_account(account)
     if type(lookback_days) is not int:
         msg = f"lookback_days must be an int, not {type(lookback_days).__name__}"
         raise TypeError(msg)
@@ -171,18 +215,21 @@ def check_options(  # noqa: C901 - one check per option, in order
         if not dt.date(1900, 1, 1) <= since <= dt.date(9998, 12, 31):
             msg = f"since must be between 1900-01-01 and 9998-12-31, not {since}"
             raise ValueError(msg)
-    if streams is None:
-        return plan.streams
-    if isinstance(streams, str):
-        streams = [s for s in streams.split(",") if s]
-    chosen = list(streams)
-    unknown = [s for s in chosen if s not in plan.streams]
-    if unknown or not chosen:
-        known = ", ".join(plan.streams)
-        what = f"unknown stream {unknown[0]!r}" if unknown else "no stream given"
-        msg = f"{what} for {plan.provider}; choose from {known}"
-        raise ValueError(msg)
-    return tuple(s for s in plan.streams if s in chosen)
+    if type(full_refresh) is not bool:
+        msg = f"full_refresh must be a bool, not {type(full_refresh).__name__}"
+        raise TypeError(msg)
+    if progress is not None and not callable(progress):
+        msg = f"progress must be callable, not {type(progress).__name__}"
+        raise TypeError(msg)
+    return check_streams(plan, streams)
+
+
+def check_store(store: object) -> None:
+    """Check that *store* has the methods of a :class:`Store`."""
+    missing = [name for name in _STORE_METHODS if not callable(getattr(store, name, None))]
+    if missing:
+        msg = f"store must be a Store such as SQLiteStore, not {type(store).__name__}"
+        raise TypeError(msg)
 
 
 async def run_plan(
@@ -198,16 +245,20 @@ async def run_plan(
 ) -> SyncReport:
     """Run *plan* into *store*; see :func:`asyncmailstats.sync.run`."""
     chosen = check_options(
-        plan, streams=streams, since=since, lookback_days=lookback_days, account=account
+        plan,
+        streams=streams,
+        since=since,
+        lookback_days=lookback_days,
+        account=account,
+        full_refresh=full_refresh,
+        progress=progress,
     )
-    if type(full_refresh) is not bool:
-        msg = f"full_refresh must be a bool, not {type(full_refresh).__name__}"
-        raise TypeError(msg)
+    check_store(store)
     started = time.monotonic()
     report = SyncReport(plan.provider, account, chosen, full_refresh=full_refresh)
     requests0, retries0 = plan.statistics()
     await store.open()
-    await store.lock(account)
+    await _lock(store, account)
     try:
         if full_refresh:
             tables = {t.name: t for s in chosen for t in plan.tables(s)}
@@ -225,6 +276,23 @@ async def run_plan(
         report.retries = retries - retries0
         report.seconds = time.monotonic() - started
     return report
+
+
+async def _lock(store: Store, account: str) -> None:
+    """Take *account*'s lock; when cancelled meanwhile, leave it not taken.
+
+    The store may be taking the lock on another thread when the run is cancelled: the
+    attempt is let finish, and a lock it took is released before the cancellation goes on.
+    """
+    locking = asyncio.ensure_future(store.lock(account))
+    try:
+        await asyncio.shield(locking)
+    except asyncio.CancelledError:
+        await asyncio.wait([locking])
+        if not locking.cancelled() and locking.exception() is None:
+            with contextlib.suppress(SyncError):
+                await store.unlock(account)
+        raise
 
 
 async def _run_stream(plan: Plan, store: Store, stream: str, ctx: Context) -> None:  # noqa: C901

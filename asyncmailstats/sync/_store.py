@@ -18,7 +18,7 @@ import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, Self, TypeVar
@@ -116,6 +116,20 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """Run the block in one write transaction: committed whole, or rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        # A failed COMMIT may have ended the transaction already.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def create_statements(table: Table) -> list[str]:
     """Return the ``CREATE`` statements of *table* (SQLite dialect)."""
     columns = ", ".join(f"{_quote(c.name)} {c.sql_type}" for c in table.columns)
@@ -145,6 +159,7 @@ class _Statements:
     delete_key: str
     key_index: tuple[int, ...]
     data_index: tuple[int, ...]
+    key_names: tuple[str, ...]
 
 
 def _statements(table: Table) -> _Statements:
@@ -163,7 +178,7 @@ def _statements(table: Table) -> _Statements:
     delete_key = f"DELETE FROM {_quote(table.name)} WHERE {key_where}"  # noqa: S608
     key_index = tuple(names.index(k) for k in table.key)
     data_index = tuple(names.index(n) for n in data)
-    return _Statements(insert, update, delete_key, key_index, data_index)
+    return _Statements(insert, update, delete_key, key_index, data_index, table.key)
 
 
 def _alive(host: str, pid: int) -> bool:
@@ -185,8 +200,9 @@ class SQLiteStore:
 
     Every call runs on one worker thread that owns the connection, so the event loop
     never blocks on the disk. The account lock is a row of ``_sync_lock`` taken under
-    ``BEGIN IMMEDIATE``; a lock left by a process that no longer runs (killed) is taken
-    over.
+    ``BEGIN IMMEDIATE``; a lock left by a process that no longer runs (killed) on this
+    machine is taken over, and one store never holds an account twice. Errors of the
+    database are raised as :class:`SyncError`.
 
     Args:
         path: The database file; created with its tables if missing.
@@ -198,6 +214,8 @@ class SQLiteStore:
         self._conn: sqlite3.Connection | None = None
         self._statements: dict[str, _Statements] = {}
         self._run_id = uuid.uuid4().hex
+        # The accounts this store holds the lock of (used on the worker thread only).
+        self._held: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<SQLiteStore {str(self.path)!r}>"
@@ -214,7 +232,11 @@ class SQLiteStore:
             msg = "the store is not open"
             raise SyncError(msg)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except sqlite3.Error as exc:
+            msg = f"database error in {self.path}: {exc}"
+            raise SyncError(msg) from exc
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -225,15 +247,22 @@ class SQLiteStore:
     # -- open and schema -----------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open (or create) the database and create or migrate the schema."""
+        """Open (or create) the database and create or migrate the schema.
+
+        Raises:
+            SyncError: The file is no database, its schema is newer than this code's,
+                or one of its tables has another key; the store is closed again.
+        """
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="asyncmailstats-sqlite")
         try:
             await self._run(self._open)
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             await self.aclose()
-            msg = f"cannot open the database {self.path}: {exc}"
-            raise SyncError(msg) from None
+            if isinstance(exc, SyncError) and isinstance(exc.__cause__, sqlite3.Error):
+                msg = f"cannot open the database {self.path}: {exc.__cause__}"
+                raise SyncError(msg) from None
+            raise
 
     def _open(self) -> None:
         if self._conn is not None:
@@ -242,42 +271,67 @@ class SQLiteStore:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN IMMEDIATE")
-            for statement in _META:
-                conn.execute(statement)
-            found = conn.execute("SELECT value FROM _sync_meta WHERE key = 'schema'").fetchone()
-            version = int(found[0]) if found else 0
-            if version > SCHEMA_VERSION:
-                conn.execute("ROLLBACK")
-                msg = (
-                    f"the database {self.path} has schema {version}, newer than this "
-                    f"version of asyncmailstats ({SCHEMA_VERSION}): upgrade it"
-                )
-                raise SyncError(msg)
-            for table in TABLES.values():
-                for statement in create_statements(table):
-                    conn.execute(statement)
-            conn.execute(
-                "INSERT OR REPLACE INTO _sync_meta (key, value) VALUES ('schema', ?)",
-                (str(SCHEMA_VERSION),),
-            )
-            conn.execute("COMMIT")
+            with _transaction(conn):
+                self._migrate(conn)
         except BaseException:
             conn.close()
             raise
         self._conn = conn
 
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Create what is missing: tables, and columns added to a table since."""
+        for statement in _META:
+            conn.execute(statement)
+        found = conn.execute("SELECT value FROM _sync_meta WHERE key = 'schema'").fetchone()
+        version = int(found[0]) if found else 0
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"the database {self.path} has schema {version}, newer than this "
+                f"version of asyncmailstats ({SCHEMA_VERSION}): upgrade it"
+            )
+            raise SyncError(msg)
+        for table in TABLES.values():
+            info = conn.execute(f"PRAGMA table_info({_quote(table.name)})").fetchall()
+            if not info:
+                for statement in create_statements(table):
+                    conn.execute(statement)
+                continue
+            # table_info rows: (cid, name, type, notnull, default, pk position or 0).
+            key = tuple(row[1] for row in sorted((r for r in info if r[5]), key=lambda r: r[5]))
+            if key != table.key:
+                msg = (
+                    f"the table {table.name} in {self.path} is keyed by {', '.join(key)}, "
+                    f"not {', '.join(table.key)}: rebuild it or use another database"
+                )
+                raise SyncError(msg)
+            have = {row[1] for row in info}
+            for column in table.columns:
+                if column.name not in have:
+                    conn.execute(
+                        f"ALTER TABLE {_quote(table.name)} "
+                        f"ADD COLUMN {_quote(column.name)} {column.sql_type}"
+                    )
+        conn.execute(
+            "INSERT OR REPLACE INTO _sync_meta (key, value) VALUES ('schema', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+
     async def aclose(self) -> None:
-        """Close the connection and the worker thread."""
+        """Close the connection and the worker thread. Idempotent."""
         executor, self._executor = self._executor, None
         if executor is None:
             return
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(executor, self._close)
-        executor.shutdown(wait=True)
+        try:
+            await loop.run_in_executor(executor, self._close)
+        except BaseException:
+            executor.shutdown(wait=False)  # the thread closes and ends on its own
+            raise
+        executor.shutdown(wait=True)  # idle by now: returns at once
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None
+        self._held.clear()
         if conn is not None:
             conn.close()
 
@@ -289,8 +343,13 @@ class SQLiteStore:
 
     def _lock(self, account: str) -> None:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        if account in self._held:
+            msg = (
+                f"another sync of account {account!r} is running on {self.path} "
+                f"(with the same store, in this process); try again later"
+            )
+            raise SyncLockedError(msg)
+        with _transaction(conn):
             held = conn.execute(
                 "SELECT host, pid, run_id, started_at FROM _sync_lock WHERE account = ?",
                 (account,),
@@ -306,16 +365,14 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?)",
                 (account, socket.gethostname(), os.getpid(), self._run_id, _now()),
             )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        self._held.add(account)
 
     async def unlock(self, account: str) -> None:
         """Release *account*'s lock if this store holds it."""
         await self._run(self._unlock, account)
 
     def _unlock(self, account: str) -> None:
+        self._held.discard(account)
         self._connection().execute(
             "DELETE FROM _sync_lock WHERE account = ? AND run_id = ?", (account, self._run_id)
         )
@@ -343,8 +400,7 @@ class SQLiteStore:
     def _write(self, account: str, write: Write) -> Counts:
         conn = self._connection()
         counts = Counts()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(conn):
             if write.table is not None:
                 if write.mode == "replace":
                     self._replace(conn, account, write, counts)
@@ -357,10 +413,6 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?)",
                     (account, key, json.dumps(value, sort_keys=True), _now()),
                 )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
         return counts
 
     def _prepared(self, table: Table) -> _Statements:
@@ -380,7 +432,16 @@ class SQLiteStore:
         conn.executemany(sql.insert, [(*row, stamp) for row in rows])
         inserted = conn.total_changes - before
         counts.inserted += inserted
-        if inserted == len(rows) or sql.update is None:
+        if inserted == len(rows):
+            return
+        # Rows not inserted: known keys, or a NULL in the key, which INSERT OR IGNORE
+        # skips without a word. Fail the write rather than lose such a row.
+        for row in rows:
+            for index, name in zip(sql.key_index, sql.key_names, strict=True):
+                if row[index] is None:
+                    msg = f"a row of {table.name} has no {name}, a column of its key"
+                    raise SyncError(msg)
+        if sql.update is None:
             return
         keys, data = sql.key_index, sql.data_index
         params = (
@@ -433,8 +494,7 @@ class SQLiteStore:
 
     def _reset(self, account: str, tables: Sequence[Table], prefixes: Sequence[str]) -> None:
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(conn):
             for table in tables:
                 conn.execute(f"DELETE FROM {_quote(table.name)} WHERE account = ?", (account,))  # noqa: S608
             for prefix in prefixes:
@@ -442,10 +502,6 @@ class SQLiteStore:
                     "DELETE FROM _sync_state WHERE account = ? AND substr(stream, 1, ?) = ?",
                     (account, len(prefix), prefix),
                 )
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
 
 def read_rows(path: str | os.PathLike[str], table: str, account: str = "default") -> list[Row]:
