@@ -171,7 +171,8 @@ async def run(
         MailStatsError: The provider failed (after retries); committed units stay.
     """
     plan = plan_for(api, message_streams=message_streams, groups=groups, until=until)
-    if since is not None and until is not None and since > until:
+    day_given = since is not None and type(since) is dt.date
+    if day_given and until is not None and since is not None and since > until:
         msg = f"since ({since}) is after until ({until})"
         raise ValueError(msg)
     return await run_plan(

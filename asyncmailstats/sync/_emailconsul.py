@@ -84,6 +84,8 @@ class EmailConsulPlan:
         for group in self.groups:
             key = f"{stream}:{group.value}"
             through = (ctx.state.get(key) or {}).get("through")
+            # Re-read days do not move the checkpoint back (see the Postmark plan).
+            done = dt.date.min if through is None else dt.date.fromisoformat(through)
             if through is None:
                 start = ctx.since or self.today - dt.timedelta(days=DEFAULT_SINCE_DAYS)
             else:
@@ -97,7 +99,7 @@ class EmailConsulPlan:
                     rows,
                     mode="replace",
                     scope={"day": when.isoformat(), "group_by": group.value},
-                    state=(key, {"through": when.isoformat()}),
+                    state=(key, {"through": max(when, done).isoformat()}),
                     unit=f"{group.value} {when}",
                 )
 

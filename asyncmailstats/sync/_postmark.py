@@ -203,7 +203,11 @@ class PostmarkPlan:
     async def _messages(self, ctx: Context, message_stream: str) -> AsyncIterator[Write]:
         key = f"messages:{message_stream}"
         state = ctx.state.get(key) or {}
-        start = self._start(ctx, f"messages ({message_stream})", state.get("through"))
+        through = state.get("through")
+        start = self._start(ctx, f"messages ({message_stream})", through)
+        # Re-read lookback days do not move the checkpoint back: a run stopped among
+        # them resumes from where the last one finished, not a lookback further back.
+        done = dt.date.min if through is None else dt.date.fromisoformat(through)
         row = POSTMARK_MESSAGE.row
         account = ctx.account
         for when in days(start, self.today):
@@ -219,7 +223,7 @@ class PostmarkPlan:
             yield Write(
                 POSTMARK_MESSAGES,
                 rows,
-                state=(key, {"through": when.isoformat()}),
+                state=(key, {"through": max(when, done).isoformat()}),
                 unit=f"{message_stream} {when}",
             )
 
@@ -262,6 +266,10 @@ class PostmarkPlan:
                     ctx.gap(label, last_read, history_from - dt.timedelta(days=1), reason)
         else:
             history_from = self._start(ctx, label, None)
+            if ctx.since is not None:
+                # A first run starts where it is told to: earlier events are left out,
+                # as the per-message part leaves out messages sent before that day.
+                threshold = dt.datetime.combine(history_from, dt.time(), EASTERN)
         found = _Scan()
         async for write in self._scan(ctx, events, message_stream, threshold, found):
             yield write

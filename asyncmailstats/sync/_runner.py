@@ -259,18 +259,29 @@ async def run_plan(
     requests0, retries0 = plan.statistics()
     await store.open()
     await _lock(store, account)
+    # State keys are kept under the provider's name: two providers synced under one
+    # account label into one database keep their checkpoints apart.
+    namespace = state_namespace(plan)
     try:
         if full_refresh:
             tables = {t.name: t for s in chosen for t in plan.tables(s)}
-            prefixes = [plan.state_prefix(s) for s in chosen]
+            prefixes = [namespace + plan.state_prefix(s) for s in chosen]
             await store.reset(account, tables.values(), prefixes)
-        state = await store.load_state(account)
+        stored = await store.load_state(account)
+        state = {k[len(namespace) :]: v for k, v in stored.items() if k.startswith(namespace)}
         ctx = Context(account, since, lookback_days, full_refresh, state, report, progress)
         for stream in chosen:
-            await _run_stream(plan, store, stream, ctx)
+            await _run_stream(plan, store, stream, ctx, namespace)
     finally:
-        with contextlib.suppress(SyncError):
-            await store.unlock(account)
+        # Shielded: a cancellation arriving now must not leave the lock row behind.
+        unlocking = asyncio.ensure_future(store.unlock(account))
+        try:
+            await asyncio.shield(unlocking)
+        except asyncio.CancelledError:
+            await asyncio.wait([unlocking])
+            raise
+        except SyncError:
+            pass
         requests, retries = plan.statistics()
         report.requests = requests - requests0
         report.retries = retries - retries0
@@ -295,11 +306,22 @@ async def _lock(store: Store, account: str) -> None:
         raise
 
 
-async def _run_stream(plan: Plan, store: Store, stream: str, ctx: Context) -> None:  # noqa: C901
+def state_namespace(plan: Plan) -> str:
+    """Return the prefix of every state key *plan* stores (``"postmark/"``)."""
+    return f"{plan.provider}/"
+
+
+async def _run_stream(  # noqa: C901
+    plan: Plan, store: Store, stream: str, ctx: Context, namespace: str
+) -> None:
     pending: list[asyncio.Task[tuple[Write, Counts]]] = []
 
     async def apply(write: Write) -> tuple[Write, Counts]:
-        return write, await store.write(ctx.account, write)
+        stored = write
+        if write.state is not None:
+            key, value = write.state
+            stored = attrs.evolve(write, state=(namespace + key, value))
+        return write, await store.write(ctx.account, stored)
 
     def settle(task: asyncio.Task[tuple[Write, Counts]]) -> None:
         write, counts = task.result()

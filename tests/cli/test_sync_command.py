@@ -441,7 +441,7 @@ async def test_ctrl_c_exits_130_and_keeps_whole_units(tmp_path: Path, capsys, po
         postmark_env(fake.token)
         assert await _main(*argv, "--no-progress") == 0
     assert locks == (0,)
-    assert state == [("messages:outbound",)]
+    assert state == [("postmark/messages:outbound",)]
     assert messages
     assert sorted(read_rows(db, "postmark_messages")) == sorted(messages)
     assert read_rows(db, "postmark_stats")

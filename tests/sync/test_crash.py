@@ -133,7 +133,10 @@ def state_of(db: Path) -> dict[str, Any]:
     """Return the committed state of the default account."""
     with closing(sqlite3.connect(db)) as conn:
         found = conn.execute("SELECT stream, value FROM _sync_state WHERE account = 'default'")
-        return {stream: json.loads(value) for stream, value in found}
+        state = {stream: json.loads(value) for stream, value in found}
+    # Every key is kept under the provider's name.
+    assert all(key.startswith("postmark/") for key in state)
+    return {key.removeprefix("postmark/"): value for key, value in state.items()}
 
 
 def covers(have: Counter[Row], want: Counter[Row]) -> bool:

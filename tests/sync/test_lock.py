@@ -264,7 +264,7 @@ async def test_the_lock_is_released_after_an_error(tmp_path: Path) -> None:
             await run_plan(GatedPlan(fail=RuntimeError("boom")), store)
         assert locks(db) == []
         # The unit committed before the error stays.
-        assert state(db) == {"rows:n": "1"}
+        assert state(db) == {"test/rows:n": "1"}
     async with fake_server() as fake, Session() as session, SQLiteStore(db) as store:
         with pytest.raises(MailStatsError):
             await run(postmark(session, fake, token="refused"), store, until=TODAY)
@@ -287,7 +287,7 @@ async def test_the_lock_is_released_after_cancellation(tmp_path: Path) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert locks(db) == []
-        assert state(db) == {"rows:n": "1"}
+        assert state(db) == {"test/rows:n": "1"}
         report = await run_plan(GatedPlan(), store)
     assert report.units == 2
 
