@@ -122,6 +122,9 @@ class OffsetPages(Generic[T]):
         self._yielded = 0
         self._short: int | None = None  # the length of the last short page
         self._reached = False  # the last page reached the total
+        # A page went past the total its reply gave: the provider's totals understate
+        # the list, so only a short or empty page can tell where it ends.
+        self._understated = False
         self._done = False
         self._running = False
         # Cancelled page requests that may still be unwinding; aclose() waits for them.
@@ -190,6 +193,13 @@ class OffsetPages(Generic[T]):
         """Read one page: re-align it, note where the stream is, plan what comes next."""
         self._adopt(parsed.limit)
         items = parsed.items
+        if offset + len(items) > parsed.total:
+            self._understated = True
+        if self._understated and not items:
+            # Past an understated total, an empty page is the end of the list.
+            self._reached = True
+            self._cancel_window()
+            return Page((), self._yielded, parsed.total)
         if not items and offset < parsed.total:
             self._empty(offset, parsed.total)
         start = self._align(offset, items)
@@ -198,6 +208,8 @@ class OffsetPages(Generic[T]):
             items = parsed.items
             start = self._align(offset, items)
             assert start is not None  # noqa: S101 - _search returns a page holding it
+        if self._understated:
+            parsed = self._bounded(parsed, offset)
         if not self._source.stable and self._has_anchor:
             self._check_unmoved(offset, start, items, parsed.total)
         fresh = tuple(items[start:]) if start else tuple(items)
@@ -216,6 +228,16 @@ class OffsetPages(Generic[T]):
         self._total = parsed.total
         self._plan(offset, count, len(items), parsed.total)
         return Page(fresh, position, parsed.total)
+
+    def _bounded(self, parsed: Parsed[T], offset: int) -> Parsed[T]:
+        """Return *parsed* with a total one page past what it served.
+
+        Used once a reply's total has been found below what was served: the totals
+        cannot tell where the list ends, and a short page may be a cap, so the stream
+        asks on until a page comes back empty.
+        """
+        end = offset + len(parsed.items) + self._page_size
+        return Parsed(parsed.items, max(end, parsed.total), parsed.limit)
 
     def _progress(self, fresh: Sequence[T], base: int, total: int) -> None:
         """Give up on a list that grows ahead of the stream faster than it is read.
@@ -294,6 +316,10 @@ class OffsetPages(Generic[T]):
         """
         self._cancel_window()
         previous = self._total if self._total is not None else total
+        if self._understated:
+            # The totals say nothing of how the list moved: look a page on from where
+            # the anchor was.
+            total = max(total, previous)
         size = self._page_size
         was = self._base - 1  # where the anchor was when last seen
         scan: int | None = None  # where the page-by-page reading goes on

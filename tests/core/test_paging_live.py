@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asyncmailstats import PagingError
+from asyncmailstats import PagingError, ResultWindowError
 from asyncmailstats._offset_pages import MAX_SEARCH_PAGES, REALIGN_ATTEMPTS
 from asyncmailstats._paging import PagedEndpoint, Parsed, offset_paginator
 
@@ -32,6 +32,7 @@ class LiveList:
         self.says_cap = says_cap
         self.short: dict[int, int] = {}
         self.empty_after: int | None = None
+        self.claimed_total: int | None = None  # a total the server says whatever it holds
         self.scripts: dict[int, Callable[[LiveList], None]] = {}
         self.calls: list[tuple[int, int]] = []
 
@@ -54,7 +55,8 @@ class LiveList:
             page = page[: len(page) - self.short[number]]
         if self.empty_after is not None and number >= self.empty_after:
             page = []
-        return page, len(self.records), (self.cap if self.says_cap else None)
+        total = len(self.records) if self.claimed_total is None else self.claimed_total
+        return page, total, (self.cap if self.says_cap else None)
 
     def endpoint(self, *, stable: bool = True) -> PagedEndpoint[int, Any]:
         def parse(reply: tuple[list[int], int, int | None]) -> Parsed[int]:
@@ -181,6 +183,40 @@ async def test_a_server_capping_its_pages_is_read_whole(says_cap: bool) -> None:
     later = [count for _, count in live.calls[1 if says_cap else 1 + 4 + 1 :]]
     assert later
     assert max(later) <= 7, "the smaller page size is adopted"
+
+
+@pytest.mark.parametrize("prefetch", [1, 4])
+@pytest.mark.parametrize("cap", [None, 7])
+async def test_a_total_below_what_is_served_does_not_end_the_stream(
+    prefetch: int, cap: int | None
+) -> None:
+    """A server whose total says 5 while it holds 237: every record, once, then the end."""
+    live = LiveList(237, cap=cap)
+    live.claimed_total = 5
+    got = await paginate(live.endpoint(), page_size=10, prefetch=prefetch).to_list()
+    assert got == list(range(237, 0, -1))
+    # The end is known from an empty page: no more than a window of requests past it.
+    assert max(offset for offset, _ in live.calls) <= 237 + 10 * prefetch
+
+
+async def test_a_total_below_what_is_served_with_arrivals_stays_exact() -> None:
+    """Arrivals at the head while the total understates the list: nothing lost or doubled."""
+    live = LiveList(300)
+    live.claimed_total = 3
+    for n in range(1, 12):
+        live.scripts[n] = lambda lst: lst.arrive(4)
+    existing = list(live.records)
+    got = await paginate(live.endpoint(), page_size=25, prefetch=4).to_list()
+    assert_exact(got, existing)
+
+
+async def test_a_total_below_what_is_served_still_stops_at_the_ceiling() -> None:
+    """Past an understated total, full pages up to the ceiling are not taken as the end."""
+    live = LiveList(150)
+    live.claimed_total = 5
+    stream = paginate(live.endpoint(), page_size=10, prefetch=2, ceiling=100)
+    with pytest.raises(ResultWindowError):
+        await stream.to_list()
 
 
 async def test_an_empty_page_before_the_total_raises() -> None:

@@ -112,6 +112,16 @@ async def test_a_silent_page_cap_is_read_whole(busy) -> None:
     assert got == existing
 
 
+@pytest.mark.parametrize("live", [LivePlan(total=5), LivePlan(total=5, page_cap=100)])
+async def test_a_total_below_what_is_served_reads_every_record(busy, live) -> None:
+    """A server whose TotalCount says 5 over 3 000 opens: every open once, in order."""
+    api, fake = busy
+    existing = keys(fake.search_opens({}), Open, open_key)
+    fake.set_live(live)
+    got = [open_key(o) async for o in api.opens(prefetch=4)]
+    assert got == existing
+
+
 async def test_an_empty_page_before_the_total_raises(busy) -> None:
     """Pages from offset 1 000 come back empty while the total says more: PagingError."""
     api, fake = busy
