@@ -83,7 +83,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict."""
-    session.install("-e", ".[speedups]", MYPY)
+    session.install("-e", ".[speedups,postgres,dlt]", MYPY)
     session.run("mypy")
 
 
