@@ -97,7 +97,8 @@ def bench(session: nox.Session) -> None:
     """
     session.install(
         "-e",
-        ".[speedups]",
+        ".[speedups,postgres,dlt]",
+        "duckdb",
         "postmark-python",
         "postmarker",
         "uvloop",

@@ -3,7 +3,7 @@
 Usage (``nox -s bench`` runs this with the bench-only dependencies installed)::
 
     python benchmarks/run.py [--latency 0.02] [--rounds 5] [--loop both] [--quick]
-                             [--only stream,messages,fanout,e2e,structure,memory,profile]
+                             [--only stream,messages,fanout,e2e,structure,memory,profile,sync]
 
 The fakes run in a separate process on 127.0.0.1; the clients run here, one after the
 other, alternating within each round. Results go to ``benchmarks/results/latest.json``.
@@ -25,10 +25,11 @@ import bench_memory
 import bench_profile
 import bench_stream
 import bench_structure
+import bench_sync
 from _harness import Series, Table, available_loops, machine, run_async, write_results
 from _servers import serving
 
-BENCHES = ("structure", "stream", "messages", "fanout", "e2e", "profile", "memory")
+BENCHES = ("structure", "stream", "messages", "fanout", "e2e", "profile", "memory", "sync")
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -137,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 server.set_latency(0.0)
                 _memory(run, server)
 
+    if "sync" in options.only:
+        _sync(run)
+
     targets = _targets(run, latency)
     if targets.rows:
         run.show(targets)
@@ -239,6 +243,29 @@ def _memory(run: Run, postmark: Any) -> None:
     run.mark("memory", "end")
 
 
+def _sync(run: Run) -> None:
+    """First syncs of ~100 000 opens into each store, and streaming alone (asyncio)."""
+    options = run.options
+    run.mark("sync", "start")
+    with (
+        serving(bench_sync.spec(options.quick), latency=options.latency) as server,
+        bench_sync.postgres_server() as dsn,
+    ):
+        opens = server.info["sync"]["outbound_opens"]
+        print(f"sync fake: {opens:,} outbound opens", flush=True)
+
+        async def first_runs() -> tuple[list[Series], list[str]]:
+            return await bench_sync.first_runs(
+                server, rounds=min(options.rounds, 3), postgres_dsn=dsn
+            )
+
+        series, skipped = run_async(first_runs, "asyncio")
+    run.raw["sync"] = {"series": [s.as_json() for s in series], "skipped": skipped}
+    run.raw["sync_targets"] = bench_sync.targets(series)
+    run.show(bench_sync.sync_table(series, skipped, options.latency))
+    run.mark("sync", "end")
+
+
 def _median_of(raw: dict[str, Any], loop: str, name: str) -> float | None:
     for series in raw.get(loop, []):
         if series["name"] == name:
@@ -326,6 +353,8 @@ def _targets(run: Run, latency: float) -> Table:
                 f"{ams / ref:.2f}x",
                 "yes" if ams / ref <= 1.5 else "NO",
             )
+    for target, measured, met in raw.get("sync_targets", []):
+        table.add(target, "asyncio", measured, "yes" if met else "NO")
     reports = raw.get("memory", {}).get("reports", [])
     by_endpoint: dict[str, list[dict[str, Any]]] = {}
     for report in reports:

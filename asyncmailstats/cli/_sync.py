@@ -1,4 +1,4 @@
-"""``asyncmailstats sync``: keep an incremental copy of an account in a SQLite database.
+"""``asyncmailstats sync``: keep an incremental copy of an account in SQLite or PostgreSQL.
 
 Every option is checked before anything is sent or opened: a refused value is a
 :class:`~asyncmailstats.cli._target.UsageError` (exit status 2). The run itself is
@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -27,7 +28,15 @@ from .._session import Session
 from ..emailconsul._wire import check_group
 from ..emailconsul.models import LinkGroup
 from ..postmark._base import MAX_RETENTION_DAYS
-from ..sync import DEFAULT_LOOKBACK_DAYS, SQLiteStore, SyncError, SyncReport, plan_for, run
+from ..sync import (
+    DEFAULT_LOOKBACK_DAYS,
+    PostgresStore,
+    SQLiteStore,
+    SyncError,
+    SyncReport,
+    plan_for,
+    run,
+)
 from ..sync._emailconsul import DEFAULT_GROUPS, EmailConsulPlan
 from ..sync._getresponse import GetResponsePlan
 from ..sync._postmark import PostmarkPlan, eastern_today
@@ -70,6 +79,8 @@ examples:
   asyncmailstats sync postmark --db stats.db --since 2026-11-01
   asyncmailstats sync postmark --db stats.db --streams opens,clicks \\
       --message-stream outbound --retention-days 90
+  PGPASSWORD=… asyncmailstats sync postmark --account acme \\
+      --db postgresql://sync@db.example.com/stats
 
 The first run reads from --since (default: the --retention-days the server keeps);
 later runs read what is new, and re-read the trailing --lookback-days.
@@ -99,10 +110,14 @@ Tables: getresponse_messages, getresponse_message_stats.
 
 @attrs.frozen
 class SyncOptions:
-    """The checked options of one ``sync`` command."""
+    """The checked options of one ``sync`` command.
+
+    ``db`` is the SQLite file; for a PostgreSQL database it is ``None`` and ``dsn`` holds
+    the URL (left out of the ``repr``: it may carry a password).
+    """
 
     provider: str
-    db: Path
+    db: Path | None
     streams: tuple[str, ...] | None
     since: dt.date | None
     until: dt.date | None
@@ -112,6 +127,7 @@ class SyncOptions:
     message_streams: tuple[str, ...] | None = None
     groups: tuple[LinkGroup, ...] | None = None
     retention_days: int | None = None
+    dsn: str | None = attrs.field(default=None, repr=False)
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -124,9 +140,11 @@ def _options(parser: argparse.ArgumentParser, provider: str) -> None:
     parser.add_argument(
         "--db",
         required=True,
-        metavar="PATH",
+        metavar="PATH|URL",
         help="the SQLite database file (created with its tables if missing; its folder "
-        "must exist); PostgreSQL URLs are not supported yet",
+        "must exist), or a postgresql:// URL (the postgres extra; tables in the public "
+        "schema, created if missing; keep the password in $PGPASSWORD or ~/.pgpass "
+        "rather than in the URL, which other local users can see)",
     )
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument(
@@ -189,9 +207,10 @@ def add_sync_parser(sub: Any) -> None:
     """Add the ``sync`` command and its providers to the top-level subparsers."""
     sync = sub.add_parser(
         "sync",
-        help="keep an incremental copy of an account in a SQLite database",
-        description="Copy an account's engagement data into a SQLite database. The first "
-        "run fills the tables; later runs fetch only what is new or may have changed. "
+        help="keep an incremental copy of an account in a SQLite or PostgreSQL database",
+        description="Copy an account's engagement data into a SQLite or PostgreSQL "
+        "database. The first run fills the tables; later runs fetch only what is new or "
+        "may have changed. "
         "Every unit of work is committed with its checkpoint, so a run stopped at any "
         "moment leaves whole units and the next one completes the rest.",
     )
@@ -205,7 +224,7 @@ def add_sync_parser(sub: Any) -> None:
         parser = providers.add_parser(
             provider,
             help=text,
-            description=f"Sync {text} into a SQLite database.",
+            description=f"Sync {text} into a SQLite or PostgreSQL database.",
             epilog=_EPILOGS[provider],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -306,17 +325,41 @@ def _account(text: str) -> str:
     return text
 
 
+def is_postgres(text: str) -> bool:
+    """Return whether ``--db`` names a PostgreSQL database (a ``postgresql://`` URL)."""
+    return text.lower().startswith(_POSTGRES_SCHEMES)
+
+
+def check_postgres(text: str) -> str:
+    """Return a ``--db`` PostgreSQL URL, or refuse it; the URL is never echoed.
+
+    Refused: asyncpg is not installed (the ``postgres`` extra), or the URL cannot be
+    read (its port, its brackets). What the server says about the rest comes when the
+    store connects.
+    """
+    try:
+        import asyncpg  # noqa: F401, PLC0415 - optional: the postgres extra
+    except ImportError:
+        msg = "--db: a PostgreSQL database needs asyncpg: install asyncmailstats[postgres]"
+        raise UsageError(msg) from None
+    try:
+        parts = urlsplit(text)
+        if "," not in parts.netloc:  # one host: its port must be a number
+            _ = parts.port
+    except ValueError:
+        # The URL is not echoed: it may carry a password.
+        msg = "--db: not a valid PostgreSQL URL (postgresql://user@host:port/database)"
+        raise UsageError(msg) from None
+    return text
+
+
 def check_db(text: str) -> Path:
     """Return ``--db`` as a path, or refuse it (a URL, a folder, a missing folder)."""
-    if text.lower().startswith(_POSTGRES_SCHEMES):
-        # The URL is not echoed: it may carry a password.
-        msg = "--db: PostgreSQL stores are not supported yet; use a SQLite file path"
-        raise UsageError(msg)
     if not text:
         msg = "--db must not be empty"
         raise UsageError(msg)
     if "://" in text:
-        msg = "--db takes a SQLite file path, not a URL"
+        msg = "--db takes a SQLite file path or a postgresql:// URL, not another URL"
         raise UsageError(msg)
     path = Path(text)
     _check_existing(text, path)
@@ -367,7 +410,8 @@ def _check_header(text: str, path: Path) -> None:
 def check_options(args: argparse.Namespace) -> SyncOptions:
     """Check every option of *args* before anything is opened or sent."""
     provider: str = args.provider
-    db = check_db(args.db)
+    dsn = check_postgres(args.db) if is_postgres(args.db) else None
+    db = None if dsn is not None else check_db(args.db)
     since = _date("--since", args.since)
     until = _date("--until", args.until)
     today = provider_today(provider)
@@ -409,6 +453,7 @@ def check_options(args: argparse.Namespace) -> SyncOptions:
         lookback_days=_integer("--lookback-days", args.lookback_days, 0, MAX_LOOKBACK_DAYS),
         account=_account(args.account),
         full_refresh=args.full_refresh,
+        dsn=dsn,
         **options,
     )
 
@@ -525,7 +570,15 @@ def _api(session: Session, args: argparse.Namespace, options: SyncOptions, token
     return session.getresponse(api_key=token, **extra)
 
 
-async def _close(store: SQLiteStore) -> None:
+def open_store(options: SyncOptions) -> SQLiteStore | PostgresStore:
+    """Return the store ``--db`` names (not opened yet)."""
+    if options.dsn is not None:
+        return PostgresStore(options.dsn)
+    assert options.db is not None  # noqa: S101 - check_options sets one of them
+    return SQLiteStore(options.db)
+
+
+async def _close(store: SQLiteStore | PostgresStore) -> None:
     """Close *store* whole, even when Ctrl-C or SIGTERM cancels the command meanwhile."""
     closing = asyncio.ensure_future(store.aclose())
     try:
@@ -561,7 +614,7 @@ async def sync_once(
         except (ValueError, TypeError) as error:
             msg = f"invalid argument: {error}"
             raise UsageError(msg) from None
-        store = SQLiteStore(options.db)
+        store = open_store(options)
         try:
             report = await run(
                 api,

@@ -7,6 +7,9 @@ run, a batch of messages) per transaction together with its checkpoint::
     async with ams.Session() as session:
         api = session.postmark(server_token=token)
         report = await ams.sync.run(api, ams.sync.SQLiteStore("stats.db"))
+
+``PostgresStore("postgresql://…")`` keeps them in PostgreSQL instead (the ``postgres``
+extra, asyncpg, imported only when such a store is made).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..getresponse import GetResponseAPI
 from ..postmark import PostmarkAPI
 from ._emailconsul import DEFAULT_GROUPS, EmailConsulPlan
 from ._getresponse import GetResponsePlan
+from ._postgres import PostgresStore
 from ._postmark import PostmarkPlan, eastern_today
 from ._runner import DEFAULT_LOOKBACK_DAYS, Gap, Plan, SyncReport, TableReport, run_plan
 from ._store import SQLiteStore, Store, SyncError, SyncLockedError, Write, read_rows
@@ -31,6 +35,7 @@ __all__ = [
     "TABLES",
     "Column",
     "Gap",
+    "PostgresStore",
     "SQLiteStore",
     "Store",
     "SyncError",
@@ -146,7 +151,7 @@ async def run(
 
     Args:
         api: The provider API to read (its session must be open).
-        store: Where the rows go, e.g. :class:`SQLiteStore`.
+        store: Where the rows go: a :class:`SQLiteStore` or a :class:`PostgresStore`.
         streams: Which streams (by default all of the provider's): Postmark
             ``messages``, ``opens``, ``clicks``, ``stats``; EmailConsul ``link-stats``;
             GetResponse ``messages``, ``message-stats``. A comma-separated string works.

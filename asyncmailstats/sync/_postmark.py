@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from .._paging import Paginator
     from ..postmark import PostmarkAPI
 
+#: Messages whose events are read at once when a run falls back to per-message lists.
+HISTORY_CONCURRENCY: Final = 16
+
 #: How far before the newest stored open (or click) a later run reads again.
 OVERLAP: Final = dt.timedelta(hours=1)
 
@@ -112,8 +115,12 @@ class PostmarkPlan:
         *,
         message_streams: tuple[str, ...] | None = None,
         today: dt.date | None = None,
+        history_concurrency: int = HISTORY_CONCURRENCY,
     ) -> None:
         self.api = api
+        #: Messages whose opens or clicks are read at once past the ceiling (the
+        #: session's limits cap the requests in flight as well).
+        self.history_concurrency = history_concurrency
         self._message_streams = message_streams
         self._events = {
             "opens": _Events("opens", POSTMARK_OPENS, POSTMARK_OPEN, api.opens, api.open_history),
@@ -342,7 +349,12 @@ class PostmarkPlan:
             return
         for when in days(first, last):
             rows: list[Row] = []
-            stream = events.history(message_stream=message_stream, from_date=when, to_date=when)
+            stream = events.history(
+                message_stream=message_stream,
+                from_date=when,
+                to_date=when,
+                concurrency=self.history_concurrency,
+            )
             async for record in stream:
                 rows.append((account, *row(record)))
                 if len(rows) >= CHUNK_ROWS:

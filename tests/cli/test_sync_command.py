@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -235,10 +236,12 @@ async def test_progress_on_a_terminal_and_elsewhere(tmp_path: Path):
     "db_url",
     ["postgresql://user:s3cret@db.example/stats", "POSTGRES://user:s3cret@localhost/stats"],
 )
-async def test_postgres_url_is_refused_before_any_request(
-    tmp_path: Path, capsys, postmark_env, db_url: str
+async def test_postgres_url_without_asyncpg_is_refused_before_any_request(
+    tmp_path: Path, capsys, postmark_env, monkeypatch, db_url: str
 ):
-    """A PostgreSQL URL exits 2 with one line, sends nothing, and never echoes the URL."""
+    """Without asyncpg a PostgreSQL URL exits 2 with one line naming the extra; nothing
+    is sent, and the URL (it may carry a password) is never echoed."""
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # import asyncpg fails
     async with FakePostmark(messages=10, seed=8, now=NOW) as fake:
         postmark_env(fake.token)
         code = await _main("sync", "postmark", "--db", db_url, "--base-url", fake.url)
@@ -247,9 +250,47 @@ async def test_postgres_url_is_refused_before_any_request(
     assert code == 2
     assert requests == 0
     assert err == (
-        "asyncmailstats: --db: PostgreSQL stores are not supported yet; use a SQLite file path\n"
+        "asyncmailstats: --db: a PostgreSQL database needs asyncpg: "
+        "install asyncmailstats[postgres]\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_postgres_url_that_cannot_be_read_is_a_usage_error(capsys, postmark_env):
+    """A URL whose port is no number exits 2 before anything is sent, without echoing it."""
+    async with FakePostmark(messages=10, seed=8, now=NOW) as fake:
+        postmark_env(fake.token)
+        db_url = "postgresql://user:s3cret@localhost:54x2/stats"
+        code = await _main("sync", "postmark", "--db", db_url, "--base-url", fake.url)
+        requests = fake.request_count
+    assert code == 2
+    assert requests == 0
+    assert capsys.readouterr().err == (
+        "asyncmailstats: --db: not a valid PostgreSQL URL (postgresql://user@host:port/database)\n"
+    )
+
+
+async def test_postgres_server_not_reachable_exits_1_without_the_password(capsys, postmark_env):
+    """Nobody listens at the URL: exit 1, one line naming the database, no password, no
+    request sent."""
+    pytest.importorskip("asyncpg")
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        async with FakePostmark(messages=10, seed=8, now=NOW) as fake:
+            postmark_env(fake.token)
+            db_url = f"postgresql://user:s3cret@127.0.0.1:{port}/stats"
+            code = await _main("sync", "postmark", "--db", db_url, "--base-url", fake.url)
+            requests = fake.request_count
+    err = capsys.readouterr().err
+    assert code == 1
+    assert requests == 0
+    assert err.startswith(
+        f"asyncmailstats: cannot connect to postgresql://user@127.0.0.1:{port}/stats "
+        "(schema public): "
+    )
+    assert err.count("\n") == 1
+    assert "s3cret" not in err
 
 
 def _not_sqlite(tmp_path: Path) -> str:

@@ -221,12 +221,13 @@ async def run_child(
     assert proc.stdout is not None
     assert proc.stderr is not None
     errors = asyncio.ensure_future(proc.stderr.read())
-    new, stream, kill = 0, "", None
+    new, stream, kill, ended = 0, "", None, False
     try:
         while True:
             line = (await asyncio.wait_for(proc.stdout.readline(), LINE_TIMEOUT)).decode()
             if not line:
-                break  # the child is gone: it finished, or it failed
+                ended = True  # the child is ending: it finished, or it failed
+                break
             words = line.split()
             if words[0] == "unit":
                 stream = words[1]
@@ -234,15 +235,19 @@ async def run_child(
                     seen.add(line)
                     new += 1
             if words[0] in {"started", "unit"} and new >= step:
-                proc.send_signal(signal.SIGKILL)
+                # os.kill, not proc.send_signal: the latter polls the child first, and a
+                # poll that reaps a child just ending leaves asyncio its status as 255.
+                os.kill(proc.pid, signal.SIGKILL)
                 kill = Kill(len(seen), stream)
                 break
     finally:
-        if proc.returncode is None and kill is None:
-            proc.kill()
+        if proc.returncode is None and kill is None and not ended:
+            os.kill(proc.pid, signal.SIGKILL)  # the test failed: do not leave the child
         # Reaped, so that its lock is seen to belong to a process that is gone.
         code = await proc.wait()
     stderr = (await errors).decode()
+    if kill is not None and code == 0:
+        kill = None  # it had finished when the signal came
     if kill is not None:
         assert code == -signal.SIGKILL, stderr
     else:

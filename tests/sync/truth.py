@@ -283,3 +283,49 @@ def assert_cheap(second: SyncReport, first: SyncReport, share: float = 0.10) -> 
     assert second.requests <= share * first.requests, (
         f"the second run sent {second.requests} requests, the first {first.requests}"
     )
+
+
+def assert_rows(table: str, found: Rows, expected: Rows) -> None:
+    """Check that the rows *found* in *table* are exactly the *expected* ones."""
+    missing, extra = expected - found, found - expected
+    assert not missing, f"{table}: missing {_sample(missing)}"
+    assert not extra, f"{table}: extra {_sample(extra)}"
+
+
+def relabel(rows: Rows, account: str) -> Rows:
+    """Return *rows* with *account* in place of the default account label."""
+    relabelled: Rows = collections.Counter()
+    for row, count in rows.items():
+        relabelled[(account, *row[1:])] += count
+    return relabelled
+
+
+def assert_rows_unique(table: str, found: Rows) -> None:
+    """Check that no natural key of *table* occurs twice among the rows *found*."""
+    known = TABLES[table]
+    index = [known.names.index(k) for k in known.key]
+    keys: collections.Counter[tuple[Any, ...]] = collections.Counter()
+    for row, n in found.items():
+        keys[tuple(row[i] for i in index)] += n
+    twice = [key for key, n in keys.items() if n > 1]
+    assert not twice, f"{table}: {len(twice)} keys stored twice, e.g. {twice[:3]}"
+
+
+def assert_rows_between(table: str, found: Rows, before: Rows, after: Rows) -> None:
+    """As :func:`assert_between`, for the rows *found* in *table*."""
+    assert_rows_unique(table, found)
+    missing, unknown = before - found, found - after
+    assert not missing, f"{table}: missing what existed at the start: {_sample(missing)}"
+    assert not unknown, f"{table}: rows the server never had: {_sample(unknown)}"
+
+
+def assert_row_keys_between(table: str, found: Rows, before: Rows, after: Rows) -> None:
+    """As :func:`assert_keys_between`, for the rows *found* in *table*."""
+    assert_rows_unique(table, found)
+    known = TABLES[table]
+    index = [known.names.index(k) for k in known.key]
+    keys = {tuple(row[i] for i in index) for row in found}
+    missing = [key for row in before if (key := tuple(row[i] for i in index)) not in keys]
+    assert not missing, f"{table}: keys that existed at the start are missing: {missing[:3]}"
+    unknown = found - after
+    assert not unknown, f"{table}: rows the server never had: {_sample(unknown)}"
