@@ -108,7 +108,11 @@ async def test_a_refused_password_exits_1_with_one_line_that_does_not_show_it(
     password, and no request sent."""
     conn = await admin_connect(pg_dsn)
     try:
-        await conn.execute("CREATE ROLE ams_cli LOGIN PASSWORD 'right-Pw7'")
+        # Roles belong to the whole server, which CI shares between two test sessions.
+        await conn.execute(
+            "DO $$ BEGIN CREATE ROLE ams_cli; EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+        await conn.execute("ALTER ROLE ams_cli LOGIN PASSWORD 'right-Pw7'")
     finally:
         await conn.close()
     wrong = with_user(pg_dsn, "ams_cli", "wrong-Pw7")
