@@ -13,11 +13,7 @@ changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import signal
-import sys
 from typing import Any
 
 import pytest
@@ -27,10 +23,7 @@ from asyncmailstats.sync import PostgresStore, run
 from asyncmailstats.testing import FakePostmark
 from tests.postgres.pg import advisory_locks, state, tables, wait_backends_gone
 from tests.sync.test_crash import (
-    CHILD,
-    LINE_TIMEOUT,
     LOOKBACK,
-    RETENTION,
     STEPS,
     STREAMS,
     TODAY,
@@ -41,6 +34,7 @@ from tests.sync.test_crash import (
     rows_of,
     truth_of,
 )
+from tests.sync.test_crash import run_child as run_child_into
 from tests.sync.truth import Rows
 
 pytestmark = pytest.mark.postgres
@@ -93,56 +87,15 @@ async def run_child(
 ) -> tuple[Kill | None, str]:
     """Run a child sync into *dsn* and kill it after *step* new units (0: at once).
 
-    Returns:
-        The kill (``None`` when the child finished first) and the child's stderr.
+    After a kill the server ends the child's sessions once it reads their closed
+    sockets: its lock goes, and a transaction it left open is rolled back. The checks
+    wait for that.
     """
-    env = {**os.environ, "AMS_FAKE_URL": fake.url, "AMS_FAKE_TOKEN": fake.token}
-    argv = [str(CHILD), "sync", dsn, TODAY.isoformat(), str(RETENTION), str(LOOKBACK)]
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *argv,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    errors = asyncio.ensure_future(proc.stderr.read())
-    new, stream, kill, ended = 0, "", None, False
-    try:
-        while True:
-            line = (await asyncio.wait_for(proc.stdout.readline(), LINE_TIMEOUT)).decode()
-            if not line:
-                ended = True  # the child is ending: it finished, or it failed
-                break
-            words = line.split()
-            if words[0] == "unit":
-                stream = words[1]
-                if line not in seen:
-                    seen.add(line)
-                    new += 1
-            if words[0] in {"started", "unit"} and new >= step:
-                # os.kill, not proc.send_signal: the latter polls the child first, and a
-                # poll that reaps a child just ending leaves asyncio its status as 255.
-                os.kill(proc.pid, signal.SIGKILL)
-                kill = Kill(len(seen), stream)
-                break
-    finally:
-        if proc.returncode is None and kill is None and not ended:
-            os.kill(proc.pid, signal.SIGKILL)  # the test failed: do not leave the child
-        code = await proc.wait()
-    stderr = (await errors).decode()
-    if kill is not None and code == 0:
-        kill = None  # it had finished when the signal came
-    if kill is not None:
-        assert code == -signal.SIGKILL, stderr
-        # The server ends the child's sessions once it reads their closed sockets: its
-        # lock goes, and a transaction it left open is rolled back.
-        await wait_backends_gone(dsn, proc.pid)
-    else:
-        assert code == 0, f"the child sync failed ({code}):\n{stderr}"
-    return kill, stderr
+
+    async def sessions_gone(pid: int) -> None:
+        await wait_backends_gone(dsn, pid)
+
+    return await run_child_into(dsn, fake, seen, step, after_kill=sessions_gone)
 
 
 async def test_killed_runs_leave_whole_units_and_the_next_run_completes(pg_dsn: str) -> None:

@@ -20,7 +20,7 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -201,9 +201,16 @@ class Kill:
 
 
 async def run_child(
-    db: Path, fake: FakePostmark, seen: set[str], step: int
+    db: Path | str,
+    fake: FakePostmark,
+    seen: set[str],
+    step: int,
+    after_kill: Callable[[int], Awaitable[None]] | None = None,
 ) -> tuple[Kill | None, str]:
-    """Run a child sync and kill it after it commits *step* new units (0: at once).
+    """Run a child sync into *db* (a file or a URL) and kill it after *step* new units.
+
+    *step* 0 kills it at once. *after_kill* is awaited with the child's pid once it was
+    killed and reaped (a server store waits there for its sessions to end).
 
     Returns:
         The kill (``None`` when the child finished first) and the child's stderr.
@@ -250,6 +257,8 @@ async def run_child(
         kill = None  # it had finished when the signal came
     if kill is not None:
         assert code == -signal.SIGKILL, stderr
+        if after_kill is not None:
+            await after_kill(proc.pid)
     else:
         assert code == 0, f"the child sync failed ({code}):\n{stderr}"
     return kill, stderr
