@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._client import ProviderStatistics
-from ._fanout import FanOut, Outcome, fan_out
+from ._fanout import Failure, FanOut, Outcome, Success, fan_out
 from ._limiter import Limits
 from ._paging import Page, Paginator
 from ._retry import RetryPolicy
@@ -117,6 +117,7 @@ __all__ = [
     "DynamicDay",
     "EmailConsulAPI",
     "EventType",
+    "Failure",
     "FanOut",
     "Geo",
     "GetResponseAPI",
@@ -171,6 +172,7 @@ __all__ = [
     "StatsOutcomes",
     "StatsTotals",
     "StatusFilter",
+    "Success",
     "TimeRange",
     "Timeout",
     "TrackLinks",

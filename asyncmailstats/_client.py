@@ -10,6 +10,7 @@ backoff holds no slot.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
@@ -24,6 +25,8 @@ from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError, r
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_log = logging.getLogger("asyncmailstats.retry")
 
 
 class _Owner(Protocol):
@@ -85,6 +88,13 @@ class _Hooks(RetryHooks):
     def on_rate_limited(self, error: RateLimitError, delay: float) -> None:
         self._counters.rate_limited += 1
         self._limiter.cool_down(delay)
+        _log.info(
+            "%s: rate limited (429) on %s; every %s request waits %.3f s",
+            self._limiter.name,
+            error.endpoint or "a request",
+            self._limiter.name,
+            delay,
+        )
 
     def on_failure(self, error: BaseException) -> None:
         self._counters.failures += 1
@@ -108,7 +118,7 @@ class ProviderClient:
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
-        self.limiter = Limiter(limits)
+        self.limiter = Limiter(limits, name=provider)
         self.retry = retry
         self.timeout = timeout
         self.counters = Counters()
@@ -124,6 +134,8 @@ class ProviderClient:
         del secret_list
         self._hooks = _Hooks(self.counters, self.limiter)
         self._rng = rng
+        #: Whether a fan-out over this client's methods was told of its limit already.
+        self.warned_fan_out = False
 
     def __repr__(self) -> str:
         return f"<ProviderClient {self.provider} {self.base_url}>"
@@ -175,9 +187,8 @@ class ProviderClient:
             limiter.record_success(epoch)
             return result
 
-        return await retry_call(
-            attempt, self.retry, hooks=self._hooks, rng=self._rng, label=request.label
-        )
+        label = f"{self.provider} {request.label}"  # for log lines
+        return await retry_call(attempt, self.retry, hooks=self._hooks, rng=self._rng, label=label)
 
     async def fetch(self, request: Request, check: Callable[[Response], None]) -> Response:
         """Send *request* (with retries) and return the response once ``check`` accepts it.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from types import TracebackType
@@ -29,8 +30,12 @@ from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 import attrs
 
+from ._client import ProviderClient
+
 I = TypeVar("I")  # noqa: E741 - the conventional name of an input item type
 T = TypeVar("T")
+
+_log = logging.getLogger("asyncmailstats.limits")
 
 #: Items worked on at once when ``concurrency`` is not given.
 DEFAULT_CONCURRENCY: Final = 64
@@ -39,6 +44,11 @@ DEFAULT_CONCURRENCY: Final = 64
 @attrs.frozen(slots=True)
 class Outcome(Generic[I, T]):
     """The result of applying a function to one item: a value or an error.
+
+    Fan-outs yield its two subclasses, :class:`Success` and :class:`Failure`, typed as
+    ``Success[I, T] | Failure[I, T]``: checking ``outcome.error is None`` (or
+    ``isinstance(outcome, Success)``) narrows ``outcome.value`` to ``T`` for type
+    checkers.
 
     Attributes:
         item: The input item.
@@ -65,6 +75,30 @@ class Outcome(Generic[I, T]):
         return cast("T", self.value)
 
 
+@attrs.frozen(slots=True)
+class Success(Outcome[I, T]):
+    """An item whose function returned: ``value`` is its result, ``error`` is ``None``."""
+
+    value: T
+    error: None = None
+
+    def unwrap(self) -> T:
+        """Return the value."""
+        return self.value
+
+
+@attrs.frozen(slots=True)
+class Failure(Outcome[I, T]):
+    """An item whose function raised: ``error`` is the exception, ``value`` is ``None``."""
+
+    value: None = None
+    error: BaseException = attrs.field(kw_only=True)
+
+    def unwrap(self) -> T:
+        """Raise the error."""
+        raise self.error
+
+
 def _retrieve(task: asyncio.Task[Any]) -> None:
     """Mark a finished task's exception as seen, so asyncio never logs it as lost."""
     if not task.cancelled():
@@ -83,7 +117,7 @@ class _Slot(Generic[I, T]):
     def __init__(self, item: I) -> None:
         self.item = item
         self.done = False
-        self.outcome: Outcome[I, T] | None = None
+        self.outcome: Success[I, T] | Failure[I, T] | None = None
         self.fatal: BaseException | None = None
 
 
@@ -191,11 +225,11 @@ class _Work(Generic[I, T]):
             try:
                 task.result()
             except asyncio.CancelledError as cancelled:
-                slot.outcome = Outcome(slot.item, error=cancelled)
+                slot.outcome = Failure(slot.item, error=cancelled)
         elif (error := task.exception()) is None:
-            slot.outcome = Outcome(slot.item, value=task.result())
+            slot.outcome = Success(slot.item, task.result())
         elif isinstance(error, Exception):
-            slot.outcome = Outcome(slot.item, error=error)
+            slot.outcome = Failure(slot.item, error=error)
         else:
             slot.fatal = error
         slot.done = True
@@ -228,7 +262,7 @@ class FanOut(Generic[I, T]):
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Outcome[I, T]:
+    async def __anext__(self) -> Success[I, T] | Failure[I, T]:
         if self._running:
             msg = "anext(): fan-out is already running"
             raise RuntimeError(msg)
@@ -247,7 +281,7 @@ class FanOut(Generic[I, T]):
         finally:
             self._running = False
 
-    async def _next(self) -> Outcome[I, T]:
+    async def _next(self) -> Success[I, T] | Failure[I, T]:
         work = self._work
         if self._feeder is None and not work.closed:
             self._feeder = asyncio.ensure_future(work.feed(self._items))
@@ -261,7 +295,7 @@ class FanOut(Generic[I, T]):
                 work.slots.release()
                 if slot.fatal is not None:
                     raise slot.fatal
-                return cast("Outcome[I, T]", slot.outcome)
+                return cast("Success[I, T] | Failure[I, T]", slot.outcome)
             if work.input_done and work.outstanding == 0:
                 # An input error waits until the items pulled before it are out.
                 error, work.input_error = work.input_error, None
@@ -353,7 +387,10 @@ def fan_out(
         fn: A coroutine function (or any callable) taking one item.
         items: An iterable or async iterable (another stream, say), pulled lazily.
         concurrency: Items worked on at once (default :data:`DEFAULT_CONCURRENCY`).
-            Requests still go through each provider's limiter.
+            Requests still go through each provider's limiter, so a method of a
+            provider API runs at most ``Limits.max_concurrency`` requests at once
+            (16 by default) whatever this says; when *fn* is such a method and this is
+            higher, a warning is logged once per provider client.
         ordered: Yield outcomes in input order instead of as they finish.
 
     Returns:
@@ -374,6 +411,7 @@ def fan_out(
     if not isinstance(items, Iterable | AsyncIterable) or isinstance(items, str | bytes):
         msg = f"items must be an iterable or an async iterable, got {type(items).__name__}"
         raise TypeError(msg)
+    explicit = concurrency is not None
     if concurrency is None:
         concurrency = DEFAULT_CONCURRENCY
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):
@@ -385,4 +423,35 @@ def fan_out(
     if not isinstance(ordered, bool):
         msg = f"ordered must be a bool, got {type(ordered).__name__}"
         raise TypeError(msg)
+    if explicit:
+        _warn_if_limited(fn, concurrency)
     return FanOut(fn, items, concurrency=concurrency, ordered=ordered)
+
+
+def _provider_client(fn: Callable[..., Any]) -> ProviderClient | None:
+    """Return the provider client behind a method of a provider API, if *fn* is one."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    owner = getattr(fn, "__self__", None)
+    client = getattr(owner, "_client", None)
+    return client if isinstance(client, ProviderClient) else None
+
+
+def _warn_if_limited(fn: Callable[..., Any], concurrency: int) -> None:
+    """Log once per provider client when a fan-out asks for more than its limit allows."""
+    client = _provider_client(fn)
+    if client is None:
+        return
+    limit = client.limiter.limits.max_concurrency
+    if concurrency <= limit or client.warned_fan_out:
+        return
+    client.warned_fan_out = True
+    _log.warning(
+        "fan_out(concurrency=%d) calls %s, whose limit is %d requests in flight: at most "
+        "%d run at once. Raise Limits(max_concurrency=...) of the session or of the "
+        "client to run more.",
+        concurrency,
+        client.provider,
+        limit,
+        limit,
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import math
 import time
 from types import TracebackType
@@ -23,6 +24,9 @@ from typing import Any
 import attrs
 
 from ._retry import delays_are_instant
+
+#: Changes of the adaptive concurrency limit; a child of the ``asyncmailstats`` logger.
+_log = logging.getLogger("asyncmailstats.limits")
 
 
 def _check_concurrency(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -70,8 +74,10 @@ class Limiter:
     limit can be told apart from one sent under the current limit.
     """
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, *, name: str = "") -> None:
         self.limits = limits
+        #: The provider's name, for log lines.
+        self.name = name
         self.limit = limits.max_concurrency
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -209,8 +215,16 @@ class Limiter:
         if not self.limits.adaptive or epoch != self.epoch:
             return
         self.epoch += 1
-        self.limit = max(1, self.limit // 2)
+        before, self.limit = self.limit, max(1, self.limit // 2)
         self._successes = 0
+        if self.limit != before:
+            _log.info(
+                "%s: concurrency limit lowered from %d to %d after a 429 (configured %d)",
+                self.name,
+                before,
+                self.limit,
+                self.limits.max_concurrency,
+            )
 
     def record_success(self, epoch: int) -> None:
         """Count a success; grow an adaptively lowered limit by one after enough of them.
@@ -224,6 +238,13 @@ class Limiter:
         if self._successes >= self.limit:
             self._successes = 0
             self.limit += 1
+            _log.log(
+                logging.INFO if self.limit == self.limits.max_concurrency else logging.DEBUG,
+                "%s: concurrency limit raised to %d (configured %d)",
+                self.name,
+                self.limit,
+                self.limits.max_concurrency,
+            )
             self.release_pending()
 
     def release_pending(self) -> None:

@@ -23,7 +23,8 @@ from .exceptions import APIError, MailStatsError, RateLimitError, TransportError
 
 T = TypeVar("T")
 
-_log = logging.getLogger("asyncmailstats")
+#: Retries, 429s and cool-downs (INFO); a child of the ``asyncmailstats`` logger.
+_log = logging.getLogger("asyncmailstats.retry")
 
 #: HTTP statuses worth another attempt.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
@@ -199,10 +200,18 @@ async def retry_call(
             if delay is None:
                 error.attempts = attempt
                 hooks.on_failure(error)
+                if attempt > 1:
+                    _log.info(
+                        "%s failed after %d attempts (%s: %s); giving up",
+                        label,
+                        attempt,
+                        type(error).__name__,
+                        error,
+                    )
                 raise
             hooks.on_retry(error, delay)
-            _log.debug(
-                "retrying %s after attempt %d failed (%s: %s); waiting %.3fs",
+            _log.info(
+                "%s failed on attempt %d (%s: %s); retrying in %.3f s",
                 label,
                 attempt,
                 type(error).__name__,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import ipaddress
 import logging
 import warnings
@@ -155,6 +156,16 @@ def _check_option(name: str, value: object, kind: type) -> None:
         raise TypeError(msg)
 
 
+def _credential_digest(headers: Mapping[str, str], secrets: tuple[str, ...]) -> bytes:
+    """Return a digest of a client's headers and secrets, to key it without keeping them."""
+    digest = hashlib.sha256()
+    for name, value in sorted((k.lower(), v) for k, v in headers.items()):
+        digest.update(f"{name}\0{value}\0".encode("utf-8", "surrogatepass"))
+    for secret in secrets:
+        digest.update(f"\1{secret}\0".encode("utf-8", "surrogatepass"))
+    return digest.digest()
+
+
 class Session:
     """Owns the HTTP transport, and hands out provider APIs that share it.
 
@@ -163,7 +174,10 @@ class Session:
         async with asyncmailstats.Session() as session:
             pm = session.postmark(server_token="...")
 
-    Constructing a session, and calling its factories, does no I/O. A session is opened
+    Constructing a session, and calling its factories, does no I/O. A factory called
+    again for the same provider, base URL and credential returns an API on the same
+    provider client: one limiter, one cool-down and one set of counters per server. A
+    session is opened
     once and closed once: using a provider API after the session closed, or opening a
     closed session again, raises :class:`~asyncmailstats.SessionClosedError`.
 
@@ -199,7 +213,9 @@ class Session:
         self._own_transport = transport is None
         self._transport: Transport = transport or AiohttpTransport(max_body_size=max_body_size)
         self._state = _State.UNOPENED
-        self._clients: list[ProviderClient] = []
+        # One provider client per provider, base URL and credential: asking twice for
+        # the same server shares its limiter, cool-down and counters.
+        self._clients: dict[tuple[str, str, bytes], ProviderClient] = {}
 
     def __repr__(self) -> str:
         return f"<Session {self._state.value}, {len(self._clients)} provider client(s)>"
@@ -274,17 +290,33 @@ class Session:
             raise SessionClosedError(msg)
         _check_option("limits", limits, Limits)
         _check_option("retry", retry, RetryPolicy)
+        url = _check_base_url(base_url)
+        key = (provider, url, _credential_digest(headers, secrets))
+        client = self._clients.get(key)
+        if client is not None:
+            for name, given, held in (
+                ("limits", limits, client.limiter.limits),
+                ("retry", retry, client.retry),
+            ):
+                if given is not None and given != held:
+                    msg = (
+                        f"this session already has a {provider} client for {url} with "
+                        f"this credential and {name}={held!r}; pass the same {name}= (or "
+                        "none) to share its limiter and cool-down, or use another Session"
+                    )
+                    raise ValueError(msg)
+            return client
         client = ProviderClient(
             self,
             provider=provider,
-            base_url=_check_base_url(base_url),
+            base_url=url,
             headers=headers,
             secrets=secrets,
             limits=limits or self.limits,
             retry=retry or self.retry,
             timeout=self.timeout,
         )
-        self._clients.append(client)
+        self._clients[key] = client
         return client
 
     def postmark(
@@ -385,7 +417,7 @@ class Session:
 
     def statistics(self) -> SessionStatistics:
         """Return a snapshot of the session's traffic so far."""
-        per = tuple(c.statistics() for c in self._clients)
+        per = tuple(c.statistics() for c in self._clients.values())
         return SessionStatistics(
             requests=sum(p.requests for p in per),
             retries=sum(p.retries for p in per),

@@ -20,7 +20,8 @@ from yarl import URL
 from ._http import Request, Response, reveal_body, reveal_headers
 from .exceptions import DecodeError, RequestTimeoutError, TransportError
 
-_log = logging.getLogger("asyncmailstats")
+#: One DEBUG line per request; a child of the ``asyncmailstats`` logger.
+_log = logging.getLogger("asyncmailstats.http")
 
 #: The largest response body accepted by default (64 MiB).
 DEFAULT_MAX_BODY_SIZE: Final = 64 * 1024 * 1024
@@ -143,6 +144,8 @@ class AiohttpTransport:
             msg = f"connection failed: {type(exc).__name__}: {exc}"
             failure = TransportError(msg, endpoint=label)
         if failure is not None:
+            if debug:
+                _log.debug("%s -> %s", label, failure)
             raise failure
         if debug:
             _log.debug(

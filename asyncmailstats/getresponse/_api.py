@@ -16,7 +16,7 @@ from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
-from .._fanout import FanOut, Outcome, fan_out
+from .._fanout import Failure, FanOut, fan_out
 from .._text import check_encodable
 from ..exceptions import SessionClosedError
 from ._jsonrpc import ApiKey, encode_call
@@ -26,6 +26,7 @@ from ._wire import (
     GET_MESSAGES,
     Batch,
     BatchPacker,
+    StatsOutcome,
     call_request,
     check_grouping,
     check_id,
@@ -82,13 +83,13 @@ class StatsOutcomes:
     batches still in flight.
     """
 
-    def __init__(self, outcomes: AsyncGenerator[Outcome[str, MessageStatsSeries], None]) -> None:
+    def __init__(self, outcomes: AsyncGenerator[StatsOutcome, None]) -> None:
         self._outcomes = outcomes
 
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> Outcome[str, MessageStatsSeries]:
+    async def __anext__(self) -> StatsOutcome:
         return await anext(self._outcomes)
 
     async def aclose(self) -> None:
@@ -244,9 +245,7 @@ class GetResponseAPI:
         for batch in packer.flush():
             yield batch
 
-    async def _send_stats_batch(
-        self, batch: Batch, *, grouping: Grouping
-    ) -> list[Outcome[str, MessageStatsSeries]]:
+    async def _send_stats_batch(self, batch: Batch, *, grouping: Grouping) -> list[StatsOutcome]:
         decode = partial(decode_stats_batch, batch=batch, grouping=grouping)
         return await self._client.call(batch.request(), decode)
 
@@ -315,8 +314,8 @@ class GetResponseAPI:
 
 
 async def _flatten(
-    batches: FanOut[Batch, list[Outcome[str, MessageStatsSeries]]],
-) -> AsyncGenerator[Outcome[str, MessageStatsSeries], None]:
+    batches: FanOut[Batch, list[StatsOutcome]],
+) -> AsyncGenerator[StatsOutcome, None]:
     async with batches:
         async for outcome in batches:
             if outcome.error is None:
@@ -326,4 +325,4 @@ async def _flatten(
                 raise outcome.error
             else:
                 for message_id in outcome.item.message_ids:
-                    yield Outcome(message_id, error=outcome.error)
+                    yield Failure(message_id, error=outcome.error)

@@ -16,7 +16,7 @@ import attrs
 import cattrs
 
 from .._convert import excerpt, structure
-from .._fanout import Outcome
+from .._fanout import Failure, Success
 from .._http import Request, Response, SecretBody
 from .._text import check_encodable
 from ..exceptions import DecodeError
@@ -31,6 +31,9 @@ from ._jsonrpc import (
     encode_call,
 )
 from .models import Grouping, Link, Message, MessageStatsSeries, MessageType, PeriodStats, TimeRange
+
+#: One message's stats, or the error that stopped them.
+StatsOutcome = Success[str, MessageStatsSeries] | Failure[str, MessageStatsSeries]
 
 #: The request path, relative to the base URL: the endpoint is the base URL itself.
 RPC_PATH: Final = ""
@@ -407,7 +410,7 @@ def decode_stats_batch(
     grouping: Grouping,
     secrets: Collection[str] = (),
     converter: cattrs.Converter = CONVERTER,
-) -> list[Outcome[str, MessageStatsSeries]]:
+) -> list[StatsOutcome]:
     """Return one outcome per call of *batch*, in the batch's order.
 
     A call's own error (``Missing message``, a result that does not fit) becomes its
@@ -419,18 +422,18 @@ def decode_stats_batch(
         endpoint=endpoint(GET_MESSAGE_STATS, batch=True),
         secrets=secrets,
     )
-    outcomes: list[Outcome[str, MessageStatsSeries]] = []
+    outcomes: list[StatsOutcome] = []
     for message_id, call_id in zip(batch.message_ids, batch.call_ids, strict=True):
         reply = replies[call_id]
         if reply.error is not None:
-            outcomes.append(Outcome(message_id, error=reply.error))
+            outcomes.append(Failure(message_id, error=reply.error))
             continue
         try:
             series = stats_series(
                 reply.result, message_id=message_id, grouping=grouping, converter=converter
             )
         except DecodeError as exc:
-            outcomes.append(Outcome(message_id, error=exc))
+            outcomes.append(Failure(message_id, error=exc))
         else:
-            outcomes.append(Outcome(message_id, value=series))
+            outcomes.append(Success(message_id, series))
     return outcomes

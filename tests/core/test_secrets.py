@@ -35,7 +35,7 @@ async def test_reprs_hide_every_secret(memory_transport) -> None:
             session.emailconsul(api_key=KEY),
             session.getresponse(api_key=GR_KEY),
         ]
-        shown = [repr(session), *map(repr, apis), *map(repr, session._clients)]
+        shown = [repr(session), *map(repr, apis), *map(repr, session._clients.values())]
         shown.append(repr(session.statistics()))
     for text in shown:
         for secret in (TOKEN, KEY, GR_KEY):
@@ -65,7 +65,7 @@ async def test_requests_sent_by_clients_do_not_show_their_keys(memory_transport)
     async with Session(transport=memory_transport) as session:
         session.emailconsul(api_key=KEY, auth_header="X-Custom-Auth")
         session.postmark(server_token=TOKEN)
-        for client in session._clients:
+        for client in session._clients.values():
             await client.call(Request("GET", "/x", endpoint="GET /x"), lambda r: r)
     assert len(memory_transport.sent) == 2
     for request, url, timeout in memory_transport.sent:

@@ -213,7 +213,7 @@ async def test_factories_register_one_client_each(memory_transport) -> None:
         assert isinstance(session.emailconsul(api_key="k", limits=own), ams.EmailConsulAPI)
         assert isinstance(session.getresponse(api_key="k"), ams.GetResponseAPI)
         providers = session.statistics().providers
-        clients = session._clients
+        clients = list(session._clients.values())
     assert [p.provider for p in providers] == ["postmark", "emailconsul", "getresponse"]
     assert [p.concurrency_limit for p in providers] == [5, 3, 5]
     assert [c.base_url for c in clients] == [
@@ -230,7 +230,7 @@ async def test_factories_send_the_documented_auth_headers(memory_transport) -> N
     async with Session(transport=memory_transport) as session:
         pm = session.postmark(server_token="pm-token", base_url="http://127.0.0.1:9/")
         ec = session.emailconsul(api_key="ec-key", auth_header="X-Other-Auth")
-        pm_client, ec_client = session._clients
+        pm_client, ec_client = session._clients.values()
         await pm_client.call(Request("GET", "/x"), lambda r: r)
         await ec_client.call(Request("GET", "/x"), lambda r: r)
     (pm_request, pm_url, _), (ec_request, ec_url, _) = memory_transport.sent
