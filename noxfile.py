@@ -82,9 +82,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Type-check the package with mypy --strict."""
-    session.install("-e", ".[speedups,postgres,dlt]", MYPY)
+    """Type-check the package, and every Python block of the README, with mypy --strict."""
+    session.install("-e", ".[speedups,postgres,dlt]", "pytest", "pytest-asyncio", MYPY)
     session.run("mypy")
+    blocks = Path(session.create_tmp()) / "readme-blocks"
+    for old in blocks.glob("*.py"):
+        old.unlink()
+    session.run("python", "tests/docs/readme_blocks.py", str(blocks))
+    session.run("mypy", "--strict", str(blocks))
 
 
 @nox.session

@@ -16,6 +16,7 @@ from .._session import Session
 from .._version import __version__
 from ..sync import SyncError
 from ._export import TOKEN_ENV, add_export_parser, run_export
+from ._parser import CliParser, report_usage
 from ._sync import add_sync_parser, run_sync
 from ._target import UsageError
 
@@ -78,7 +79,7 @@ def _silence_stdout() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``asyncmailstats`` command."""
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="asyncmailstats",
         description="Read email-engagement statistics from Postmark, EmailConsul and "
         "GetResponse 1.5, or watch a demo on embedded fake servers.",
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-progress", action="store_true", help="hide progress lines")
     add_export_parser(sub)
     add_sync_parser(sub)
+    from ._fake import add_fake_parser  # noqa: PLC0415 - kept beside its one call
+
+    add_fake_parser(sub)
     return parser
 
 
@@ -129,15 +133,22 @@ def describe_error(error: BaseException, provider: str | None = None) -> str:
     return f"invalid argument: {error}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one exit per outcome
     """Run the command line and return its exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     try:
         if args.command == "demo":
             from ._demo import run_demo  # noqa: PLC0415 - the demo pulls in the fakes
 
             asyncio.run(_stoppable(run_demo(args)))
+        elif args.command == "fake":
+            from ._fake import serve_command  # noqa: PLC0415 - the fakes load only here
+
+            serve_command(args)  # handles SIGINT and SIGTERM itself: a stop is exit 0
         elif args.command == "sync":
             asyncio.run(_stoppable(run_sync(args, session_factory=Session)))
         else:
@@ -152,8 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except UsageError as error:
-        print(f"asyncmailstats: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_usage(args, error)
     except (exc.MailStatsError, ValueError, TypeError, OSError) as error:
         print(
             f"asyncmailstats: {describe_error(error, getattr(args, 'provider', None))}",

@@ -1,4 +1,8 @@
-"""``asyncmailstats export``: stream any list endpoint to a file or stdout."""
+"""``asyncmailstats export PROVIDER ENDPOINT``: stream one endpoint to a file or stdout.
+
+Each endpoint is a subcommand with the options of its API method (see
+:mod:`._export_endpoints`) and the common output and credential options.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,30 @@ import argparse
 import inspect
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
 from .._limiter import Limits
 from .._paging import Paginator
 from .._session import Session
+from ._export_endpoints import DYNAMIC_STATS, ENDPOINTS, POSTMARK_STATS, Endpoint, given
+from ._export_values import MAX_YEAR, MIN_YEAR, whole
+from ._export_values import check_order as in_order
 from ._output import FORMATS, AtomicOutput, RecordWriter, iter_rows
 from ._progress import Progress
 from ._target import UsageError, check_target
+
+__all__ = [
+    "DYNAMIC_STATS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "POSTMARK_STATS",
+    "TOKEN_ENV",
+    "add_export_parser",
+    "resolve_token",
+    "run_export",
+]
 
 TOKEN_ENV: Final = {
     "postmark": "POSTMARK_SERVER_TOKEN",
@@ -24,74 +41,19 @@ TOKEN_ENV: Final = {
     "getresponse": "GETRESPONSE_API_KEY",
 }
 
-POSTMARK_STATS: Final = (
-    "overview",
-    "sent-counts",
-    "bounce-counts",
-    "spam-complaints",
-    "tracked-counts",
-    "open-counts",
-    "open-platforms",
-    "email-clients",
-    "read-times",
-    "click-counts",
-    "browser-families",
-    "click-platforms",
-    "click-locations",
-)
-
-_EVENT_FILTERS: Final = (
-    "recipient",
-    "tag",
-    "message_stream",
-    "client_name",
-    "client_company",
-    "client_family",
-    "os_name",
-    "os_family",
-    "os_company",
-    "platform",
-    "country",
-    "region",
-    "city",
-)
-
-
-def parse_when(text: str) -> date | datetime:
-    """Parse ``YYYY-MM-DD`` as a date, anything longer as an ISO-8601 date-time."""
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text)
-    except ValueError:
-        msg = f"not a date or ISO-8601 date-time: {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-
-
-def parse_aware(text: str) -> datetime:
-    """Parse an ISO-8601 date-time; a bare date means midnight UTC."""
-    value = parse_when(text)
-    if isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
-#: Years every provider can express; dates outside are refused before any request.
-MIN_YEAR: Final = 1900
-MAX_YEAR: Final = 9998
-
-#: Date options of the command: attribute name to option name.
-_DATE_OPTIONS: Final = {
-    "from_date": "--from",
-    "to_date": "--to",
-    "period_from": "--from",
-    "period_to": "--to",
+#: What the common options say, by provider.
+_EXPORT_HELP: Final = {
+    "postmark": "Postmark messages, opens, clicks and stats",
+    "emailconsul": "EmailConsul link, pixel and delivery stats",
+    "getresponse": "GetResponse 1.5 messages, message stats and links",
 }
 
 
-def _common(parser: argparse.ArgumentParser, provider: str) -> None:
-    env = TOKEN_ENV[provider]
-    tokens = parser.add_mutually_exclusive_group()
+def _common(parser: argparse.ArgumentParser, endpoint: Endpoint) -> None:
+    """Add the options every endpoint of *endpoint*'s provider has."""
+    env = TOKEN_ENV[endpoint.provider]
+    out = parser.add_argument_group("output and connection")
+    tokens = out.add_mutually_exclusive_group()
     tokens.add_argument(
         "--token",
         help=f"credential (default: ${env}); never printed by the command, but visible "
@@ -102,8 +64,15 @@ def _common(parser: argparse.ArgumentParser, provider: str) -> None:
         metavar="PATH",
         help="read the credential from this file (one line; the trailing newline is dropped)",
     )
-    parser.add_argument("--base-url", help="API root (e.g. a fake server's URL)")
-    parser.add_argument(
+    out.add_argument("--base-url", metavar="URL", help="API root (e.g. a fake server's URL)")
+    if endpoint.provider == "emailconsul":
+        out.add_argument(
+            "--auth-header",
+            default="X-API-Key",
+            metavar="NAME",
+            help="the header that carries the API key (default: X-API-Key)",
+        )
+    out.add_argument(
         "--format",
         choices=FORMATS,
         default="jsonl",
@@ -111,173 +80,144 @@ def _common(parser: argparse.ArgumentParser, provider: str) -> None:
         "a tab or a carriage return get a leading ' so spreadsheets do not run them as "
         "formulas (see --csv-raw)",
     )
-    parser.add_argument(
+    out.add_argument(
         "--csv-raw",
         action="store_true",
         help="write CSV cells exactly as received, without the formula guard",
     )
-    parser.add_argument(
+    out.add_argument(
         "--out",
+        metavar="PATH",
         help="output file (default: stdout); a regular file is written atomically "
         "(temporary file and rename, keeping its mode), a device, FIFO or hard-linked "
         "file in place",
     )
-    parser.add_argument("--limit", type=int, help="stop after this many records")
-    parser.add_argument("--page-size", type=int)
-    parser.add_argument("--prefetch", type=int, default=4)
-    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress line")
+    out.add_argument(
+        "--utc",
+        action="store_true",
+        help="write every date-time in UTC (+00:00) instead of the offset the provider "
+        "sent (Postmark's US-Eastern offsets change with daylight saving time); "
+        "GetResponse's date-times carry no offset and are UTC, so they get +00:00; "
+        "dates stay dates",
+    )
+    if endpoint.page_max is not None or endpoint.limit_only:
+        out.add_argument("--limit", type=whole(0), metavar="N", help="stop after this many records")
+    if endpoint.page_max is not None:
+        out.add_argument(
+            "--page-size",
+            type=whole(1, endpoint.page_max),
+            metavar="N",
+            help=f"records per request, 1 to {endpoint.page_max} (default: {endpoint.page_max})",
+        )
+        out.add_argument(
+            "--prefetch",
+            type=whole(1),
+            default=4,
+            metavar="N",
+            help="pages requested ahead while one is written (default: 4; 1 = one at a time)",
+        )
+    out.add_argument(
+        "--concurrency",
+        type=whole(1, 1000),
+        default=16,
+        metavar="N",
+        help="requests in flight at most (default: 16)",
+    )
+    out.add_argument("--no-progress", action="store_true", help="hide the progress line")
+
+
+def _endpoint_parser(sub: Any, endpoint: Endpoint, name: str) -> None:
+    parser = sub.add_parser(
+        name,
+        help=endpoint.help,
+        description=f"Export {endpoint.help}.",
+        epilog=endpoint.epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(endpoint=endpoint)
+    if endpoint.options:
+        own = parser.add_argument_group("options of this endpoint")
+        for opt in endpoint.options:
+            opt.add_to(own)
+    _common(parser, endpoint)
+
+
+def _epilog(commands: list[str]) -> str:
+    return "examples:\n" + "".join(f"  {line}\n" for line in commands)
 
 
 def add_export_parser(sub: Any) -> None:
-    """Add the ``export`` command and its providers to the top-level subparsers."""
-    export = sub.add_parser("export", help="stream an endpoint to a file")
+    """Add ``export``, its providers and one subcommand per endpoint to *sub*."""
+    export = sub.add_parser(
+        "export",
+        help="stream an endpoint to a file or stdout",
+        description="Stream one endpoint of a provider to a file or stdout, as JSON Lines, "
+        "JSON or CSV.",
+        epilog=_epilog(
+            [
+                (
+                    "asyncmailstats export postmark opens --format jsonl --out opens.jsonl "
+                    "--tag welcome"
+                ),
+                (
+                    "asyncmailstats export emailconsul link-stats --from 2026-10-01 "
+                    "--to 2026-11-01 --group country --sort=-count"
+                ),
+                "asyncmailstats export getresponse message-stats --message ID",
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     providers = export.add_subparsers(dest="provider", required=True, metavar="PROVIDER")
+    for provider, endpoints in ENDPOINTS.items():
+        parser = providers.add_parser(
+            provider,
+            help=_EXPORT_HELP[provider],
+            description=f"Export {_EXPORT_HELP[provider]}: one subcommand per endpoint; "
+            f"see 'asyncmailstats export {provider} ENDPOINT --help' for its options.",
+            epilog=_epilog([e.examples[0] for e in endpoints if " " not in e.name]),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        names = parser.add_subparsers(dest="what", required=True, metavar="ENDPOINT")
+        stats = None
+        for endpoint in endpoints:
+            if endpoint.name.startswith("stats "):
+                if stats is None:
+                    stats = _stats_parser(names, provider)
+                _endpoint_parser(stats, endpoint, endpoint.name.removeprefix("stats "))
+            else:
+                _endpoint_parser(names, endpoint, endpoint.name)
 
-    pm = providers.add_parser("postmark", help="Postmark messages, opens, clicks, stats")
-    _common(pm, "postmark")
-    pm.add_argument(
-        "what",
-        choices=[
-            "messages",
-            "opens",
-            "clicks",
-            "message-opens",
-            "message-clicks",
-            "open-history",
-            "click-history",
-            "stats",
-        ],
+
+def _stats_parser(names: Any, provider: str) -> Any:
+    parser = names.add_parser(
+        "stats",
+        help="day series and totals (one subcommand per series)",
+        description="Export one of Postmark's statistics: a day series (one row per "
+        "day; e-mail clients, read times and browser families one row per day and key) "
+        "or the overview totals.",
+        epilog=_epilog(
+            [
+                f"asyncmailstats export {provider} stats overview --from 2026-10-01",
+                f"asyncmailstats export {provider} stats email-clients --format csv",
+            ]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    pm.add_argument("kind", nargs="?", choices=POSTMARK_STATS, help="with 'stats'")
-    pm.add_argument("--message", help="message id (message-opens, message-clicks)")
-    pm.add_argument("--from", dest="from_date", type=parse_when)
-    pm.add_argument("--to", dest="to_date", type=parse_when)
-    pm.add_argument("--from-email")
-    pm.add_argument("--status")
-    pm.add_argument("--subject")
-    pm.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE")
-    for name in _EVENT_FILTERS:
-        flag = "--stream" if name == "message_stream" else "--" + name.replace("_", "-")
-        pm.add_argument(flag, dest=name)
-
-    ec = providers.add_parser("emailconsul", help="EmailConsul link, pixel, delivery stats")
-    _common(ec, "emailconsul")
-    ec.add_argument(
-        "what",
-        choices=["link-stats", "link-timeseries", "pixel-timeseries", "delivery-timeseries"],
-    )
-    ec.add_argument("--from", dest="period_from", type=parse_aware, required=True)
-    ec.add_argument("--to", dest="period_to", type=parse_aware, required=True)
-    ec.add_argument("--group")
-    ec.add_argument("--sort")
-    ec.add_argument("--campaign-id")
-    ec.add_argument("--subscriber-id")
-    ec.add_argument("--profile-id")
-    ec.add_argument("--domain")
-    ec.add_argument("--status")
-    ec.add_argument("--auth-header", default="X-API-Key")
-
-    gr = providers.add_parser("getresponse", help="GetResponse 1.5 message stats, messages")
-    _common(gr, "getresponse")
-    gr.add_argument("what", choices=["message-stats", "messages", "links"])
-    gr.add_argument("--message", action="append", default=[], help="message id (repeatable)")
-    gr.add_argument("--grouping", default="daily")
-    gr.add_argument("--campaign", action="append", default=[])
+    return parser.add_subparsers(dest="series", required=True, metavar="SERIES")
 
 
-def check_dates(args: argparse.Namespace) -> None:
-    """Refuse a date option whose year the providers cannot express."""
-    for name, option in _DATE_OPTIONS.items():
-        value = getattr(args, name, None)
-        if isinstance(value, date) and not MIN_YEAR <= value.year <= MAX_YEAR:
-            msg = f"{option}: year {value.year} is outside {MIN_YEAR}..{MAX_YEAR}"
+def check_order(args: argparse.Namespace, endpoint: Endpoint) -> None:
+    """Refuse a range whose start (``--from``, ``--created-from`` …) is after its end."""
+    flags = {opt.flag: opt.dest for opt in endpoint.options}
+    for flag, dest in flags.items():
+        if not flag.endswith("from") or flag == "--from-email":
+            continue
+        other = flag.removesuffix("from") + "to"
+        first, last = getattr(args, dest, None), getattr(args, flags.get(other, ""), None)
+        if first is not None and last is not None and not in_order(first, last):
+            msg = f"{flag} {first.isoformat()} is after {other} {last.isoformat()}"
             raise UsageError(msg)
-
-
-def _given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-
-
-def _paging(args: argparse.Namespace) -> dict[str, Any]:
-    return _given(args, "limit", "page_size", "prefetch")
-
-
-def _postmark_call(api: Any, args: argparse.Namespace) -> Any:
-    what = args.what
-    if what in {"message-opens", "message-clicks"}:
-        if not args.message:
-            msg = f"{what} needs --message ID"
-            raise ValueError(msg)
-        method = api.message_opens if what == "message-opens" else api.message_clicks
-        return method(args.message, **_paging(args))
-    dates = _given(args, "from_date", "to_date")
-    if what == "stats":
-        if args.kind is None:
-            msg = f"stats needs a kind: one of {', '.join(POSTMARK_STATS)}"
-            raise ValueError(msg)
-        name = "outbound_overview" if args.kind == "overview" else args.kind.replace("-", "_")
-        return getattr(api, name)(**dates, **_given(args, "tag", "message_stream"))
-    if what in {"opens", "clicks"}:
-        filters = _given(args, *_EVENT_FILTERS)
-        return getattr(api, what)(**filters, **_paging(args))
-    message_filters = _given(
-        args, "recipient", "from_email", "tag", "status", "subject", "message_stream"
-    )
-    if args.metadata:
-        pairs = [item.partition("=") for item in args.metadata]
-        if any(not sep for _, sep, _ in pairs):
-            msg = "--metadata takes KEY=VALUE"
-            raise ValueError(msg)
-        message_filters["metadata"] = {k: v for k, _, v in pairs}
-    if what == "messages":
-        return api.outbound_messages(**message_filters, **dates, **_paging(args))
-    method = api.open_history if what == "open-history" else api.click_history
-    return method(**message_filters, **dates, concurrency=args.concurrency)
-
-
-def _emailconsul_call(api: Any, args: argparse.Namespace) -> Any:
-    period = {"period_from": args.period_from, "period_to": args.period_to}
-    ids = _given(args, "campaign_id", "subscriber_id")
-    if args.what == "link-stats":
-        extra = _given(args, "group", "sort", "profile_id")
-        return api.link_stats(**period, **ids, **extra, **_paging(args))
-    if args.what == "link-timeseries":
-        return api.link_timeseries(**period, **ids, **_given(args, "group", "profile_id"))
-    if args.what == "pixel-timeseries":
-        return api.pixel_timeseries(**period, **ids, **_given(args, "group"))
-    extra = _given(args, "domain", "status", "sort")
-    return api.delivery_timeseries(**period, **extra, **_paging(args))
-
-
-async def _getresponse_rows(api: Any, args: argparse.Namespace) -> AsyncIterator[Any]:
-    if args.what == "message-stats":
-        if not args.message:
-            msg = "message-stats needs --message ID (repeatable)"
-            raise ValueError(msg)
-        for message_id in args.message:
-            series = await api.message_stats(message_id, grouping=args.grouping)
-            for row in iter_rows(series):
-                yield row
-        return
-    if args.what == "messages":
-        campaigns = args.campaign or None
-        for row in await api.messages(campaigns=campaigns):
-            yield row
-        return
-    for row in await api.links(messages=args.message or None):
-        yield row
-
-
-def _getresponse_call(api: Any, args: argparse.Namespace) -> Any:
-    return _getresponse_rows(api, args)
-
-
-_CALLS: Final[dict[str, Callable[[Any, argparse.Namespace], Any]]] = {
-    "postmark": _postmark_call,
-    "emailconsul": _emailconsul_call,
-    "getresponse": _getresponse_call,
-}
 
 
 def _api(session: Session, args: argparse.Namespace, token: str) -> Any:
@@ -318,8 +258,8 @@ def resolve_token(args: argparse.Namespace) -> str:
         )
     token = args.token or os.environ.get(env, "")
     if not token:
-        msg = f"no credential: pass --token or set {env}"
-        raise ValueError(msg)
+        msg = f"no credential: set {env}, or pass --token-file or --token"
+        raise UsageError(msg)
     return str(token)
 
 
@@ -352,31 +292,40 @@ async def _drain(result: Any, writer: RecordWriter, progress: Progress) -> None:
         progress.advance()
 
 
+def _create(api: Any, endpoint: Endpoint, args: argparse.Namespace) -> Any:
+    """Create the endpoint's call; a value the library refuses is a usage error."""
+    try:
+        return endpoint.call(api, given(args, endpoint), args)
+    except (ValueError, TypeError) as error:
+        raise UsageError(endpoint.explain(str(error))) from None
+
+
 async def run_export(args: argparse.Namespace, *, session_factory: Callable[[], Session]) -> None:
     """Run one export; raises the library's errors for the caller to report.
 
-    Raises :class:`UsageError` for values refused before any request: a date the
-    providers cannot express, an ``--out`` that cannot be written, a value the client
-    refuses when the stream is created.
+    Raises :class:`UsageError` for values refused before any request: a missing
+    credential, a range that ends before it starts, an ``--out`` that cannot be
+    written, a value the client refuses when the call is created.
     """
-    check_dates(args)
+    endpoint: Endpoint = args.endpoint
+    check_order(args, endpoint)
     if args.out is not None:
         check_target(args.out)
     token = resolve_token(args)
-    if args.concurrency < 1:
-        msg = "--concurrency must be at least 1"
-        raise ValueError(msg)
     async with session_factory() as session:
         api = _api(session, args, token)
-        try:
-            result = _CALLS[args.provider](api, args)
-        except (ValueError, TypeError) as error:
-            msg = f"invalid argument: {error}"
-            raise UsageError(msg) from None
-        label = f"{args.provider} {args.what}"
+        result = _create(api, endpoint, args)
+        if inspect.isawaitable(result):
+            # A coroutine checks its arguments when it starts, before its request; the
+            # library reports what goes wrong afterwards as its own errors.
+            try:
+                result = await result
+            except (ValueError, TypeError) as error:
+                raise UsageError(endpoint.explain(str(error))) from None
+        label = f"{args.provider} {endpoint.name}"
         progress = Progress(label, enabled=not args.no_progress)
         with AtomicOutput(args.out) as output:
-            writer = RecordWriter(output.stream, args.format, csv_raw=args.csv_raw)
+            writer = RecordWriter(output.stream, args.format, csv_raw=args.csv_raw, utc=args.utc)
             try:
                 await _drain(result, writer, progress)
             finally:

@@ -1,5 +1,13 @@
 """Records to JSON Lines, JSON or CSV, written atomically to a file or to stdout.
 
+Field names are the models' names without the trailing underscore Python needs
+(``from_`` is written ``from``), the same in JSON and CSV. In CSV, nested objects are
+flattened into ``parent.child`` columns, lists and mappings are JSON text, booleans are
+``true``/``false`` and ``None`` is an empty cell. With ``utc=True`` every date-time is
+written in UTC (``+00:00``); a naive one (GetResponse's) is taken to be UTC already.
+Keys a provider sent that a model does not know (``extra``) are written in JSON only,
+when there are some: a CSV header is fixed by its first row.
+
 CSV string cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
 are prefixed with ``'`` so that spreadsheets show them as text instead of running them
 as formulas (OWASP's advice against CSV injection); ``csv_raw=True`` writes them as
@@ -12,14 +20,24 @@ import csv
 import enum
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final, TextIO, get_args, get_origin
 
 import attrs
 
+from ..postmark.models import DynamicDay
 from ._target import AtomicOutput
 
-__all__ = ["FORMATS", "AtomicOutput", "RecordWriter", "csv_columns", "iter_rows", "to_plain"]
+__all__ = [
+    "FORMATS",
+    "AtomicOutput",
+    "DynamicRow",
+    "Keyed",
+    "RecordWriter",
+    "csv_columns",
+    "iter_rows",
+    "to_plain",
+]
 
 FORMATS: Final = ("jsonl", "json", "csv")
 
@@ -34,23 +52,62 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
-def to_plain(value: Any) -> Any:
+@attrs.frozen
+class DynamicRow:
+    """One key of one day of a series whose keys are data (the long form)."""
+
+    date: date
+    key: str
+    count: int
+
+
+class Keyed:
+    """A record written after leading fields of its own (a period after its message ID)."""
+
+    __slots__ = ("keys", "record")
+
+    def __init__(self, keys: Mapping[str, Any], record: Any) -> None:
+        self.keys = dict(keys)
+        self.record = record
+
+
+def field_name(name: str) -> str:
+    """Return the written name of a model field: ``from_`` -> ``from``."""
+    return name.removesuffix("_") if name.endswith("_") and name != "_" else name
+
+
+def _instant(value: datetime, utc: bool) -> datetime:
+    if not utc:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def to_plain(value: Any, *, utc: bool = False) -> Any:  # noqa: PLR0911 - one per kind
     """Turn a model (or anything inside one) into JSON-ready data with snake_case keys."""
+    if isinstance(value, Keyed):
+        return {
+            **{k: to_plain(v, utc=utc) for k, v in value.keys.items()},
+            **to_plain(value.record, utc=utc),
+        }
     if attrs.has(type(value)):
         return {
-            field.name: to_plain(getattr(value, field.name))
+            field_name(field.name): to_plain(getattr(value, field.name), utc=utc)
             for field in attrs.fields(type(value))
             # Keys a model does not know: written when there are some, left out when not.
             if field.name != "extra" or getattr(value, field.name)
         }
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return _instant(value, utc).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, utc=utc) for k, v in value.items()}
     if isinstance(value, list | tuple | frozenset | set):
-        return [to_plain(v) for v in value]
+        return [to_plain(v, utc=utc) for v in value]
     return value
 
 
@@ -70,15 +127,37 @@ def _attrs_member(tp: Any) -> type | None:
 
 
 def csv_columns(cls: type) -> list[str]:
-    """Return the flattened column names of attrs class *cls* (``client.name`` …)."""
+    """Return the flattened column names of attrs class *cls* (``client.name`` …).
+
+    The names are the JSON field names (``from``, not ``from_``); ``extra`` has none.
+    """
     columns: list[str] = []
     for field in attrs.fields(attrs.resolve_types(cls)):
+        if field.name == "extra":
+            continue  # keys the model does not know vary by row: JSON writes them
         nested = _attrs_member(field.type)
         if nested is not None:
-            columns.extend(f"{field.name}.{sub}" for sub in csv_columns(nested))
+            columns.extend(f"{field_name(field.name)}.{sub}" for sub in csv_columns(nested))
         else:
-            columns.append(field.name)
+            columns.append(field_name(field.name))
     return columns
+
+
+def record_columns(record: Any) -> list[str] | None:
+    """Return the CSV columns of *record*'s type, or ``None`` for a plain mapping."""
+    if isinstance(record, Keyed):
+        inner = record_columns(record.record) or []
+        return [*record.keys, *inner]
+    if attrs.has(type(record)):
+        return csv_columns(type(record))
+    return None
+
+
+def csv_cell(value: Any) -> Any:
+    """Return how *value* is written in a CSV cell (booleans as ``true``/``false``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -99,7 +178,9 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 class RecordWriter:
     """Writes records in one format to a text stream."""
 
-    def __init__(self, stream: TextIO, fmt: str, *, csv_raw: bool = False) -> None:
+    def __init__(
+        self, stream: TextIO, fmt: str, *, csv_raw: bool = False, utc: bool = False
+    ) -> None:
         if fmt not in FORMATS:
             msg = f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}"
             raise ValueError(msg)
@@ -108,11 +189,12 @@ class RecordWriter:
         self._csv: csv.DictWriter[str] | None = None
         self._csv_quoted: csv.DictWriter[str] | None = None
         self._csv_raw = csv_raw
+        self._utc = utc
         self._count = 0
 
     def write(self, record: Any) -> None:
         """Write one record."""
-        data = to_plain(record)
+        data = to_plain(record, utc=self._utc)
         if self._format == "jsonl":
             self._stream.write(json.dumps(data, ensure_ascii=False) + "\n")
         elif self._format == "json":
@@ -120,7 +202,9 @@ class RecordWriter:
             self._stream.write(json.dumps(data, ensure_ascii=False))
         else:
             if self._csv is None:
-                columns = csv_columns(type(record)) if attrs.has(type(record)) else list(data)
+                columns = record_columns(record)
+                if columns is None:
+                    columns = list(_flatten(data)) if isinstance(data, Mapping) else []
                 options: dict[str, Any] = {
                     "fieldnames": columns,
                     "extrasaction": "ignore",
@@ -133,6 +217,7 @@ class RecordWriter:
                 self._csv_quoted = csv.DictWriter(self._stream, quoting=csv.QUOTE_ALL, **options)
                 self._csv.writeheader()
             row = _flatten(data) if isinstance(data, Mapping) else {}
+            row = {key: csv_cell(value) for key, value in row.items()}
             if not self._csv_raw:
                 row = {key: neutralise_cell(value) for key, value in row.items()}
             if self._csv_quoted is not None and any(
@@ -150,10 +235,19 @@ class RecordWriter:
 
 
 def iter_rows(record: Any) -> Iterator[Any]:
-    """Yield the row records of a composite result (a day series yields its days)."""
+    """Yield the row records of a composite result.
+
+    A day series yields its days; a day whose keys are data (e-mail clients, read
+    times, browsers) yields one :class:`DynamicRow` per key (the long form).
+    """
     for name in ("periods", "days"):
         rows = getattr(record, name, None)
         if isinstance(rows, tuple):
-            yield from rows
+            for row in rows:
+                if isinstance(row, DynamicDay):
+                    for key, count in row.counts.items():
+                        yield DynamicRow(date=row.date, key=key, count=count)
+                else:
+                    yield row
             return
     yield record

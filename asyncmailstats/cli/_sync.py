@@ -213,6 +213,12 @@ def add_sync_parser(sub: Any) -> None:
         "may have changed. "
         "Every unit of work is committed with its checkpoint, so a run stopped at any "
         "moment leaves whole units and the next one completes the rest.",
+        epilog="examples:\n"
+        "  asyncmailstats sync postmark --db stats.db --since 2026-11-01\n"
+        "  asyncmailstats sync emailconsul --db stats.db --group country\n"
+        "  asyncmailstats sync getresponse --db postgresql://sync@db.example.com/stats\n"
+        "\nsee 'asyncmailstats sync PROVIDER --help' for the options of each provider\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     providers = sync.add_subparsers(dest="provider", required=True, metavar="PROVIDER")
     helps = {
@@ -597,8 +603,7 @@ async def sync_once(
     """Run one sync and print its progress and summary on *stream* (stderr by default).
 
     Raises:
-        UsageError: A refused option, before anything is opened or sent.
-        ValueError: No credential (as ``export`` reports it).
+        UsageError: A refused option or no credential, before anything is opened or sent.
         SyncError: The store failed; :class:`~asyncmailstats.sync.SyncLockedError` when
             another run of the account holds the database.
         MailStatsError: The provider failed; the units committed stay.

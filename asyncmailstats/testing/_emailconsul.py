@@ -1,7 +1,9 @@
 """A fake EmailConsul statistics API over a seeded synthetic dataset.
 
 The dataset is plain and public (:attr:`FakeEmailConsul.link_logs`, ``pixel_logs``,
-``deliveries``) so tests can compute the answer they expect on their own. Where the real
+``deliveries``) so tests can compute the answer they expect on their own;
+:meth:`FakeEmailConsul.link_stat_models` gives what the aggregated link stats answer to
+a query, as the library's models. Where the real
 API's behaviour is undocumented the fake makes a choice and states it:
 
 * periods are inclusive at both ends; dates are UTC days;
@@ -26,11 +28,14 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from aiohttp import web
 
+from ..emailconsul import _wire as ec_wire
+from ..emailconsul._convert import CONVERTER as EC_CONVERTER
+from ..emailconsul.models import LinkGroup, LinkStat
 from ._emailconsul_data import (
     _DELIVERY_FIELDS,
     Delivery,
@@ -56,7 +61,7 @@ from ._emailconsul_query import (
     _sorted,
     _statuses,
 )
-from ._faults import FaultPlan
+from ._faults import FaultPlan, utc_now
 from ._live import LivePlan, _LiveFake
 
 __all__ = ["Delivery", "FakeEmailConsul", "LinkLog", "PixelLog"]
@@ -127,11 +132,10 @@ class FakeEmailConsul(_LiveFake):
                 raise TypeError(f"{name} must be an int")
             if value < 0:
                 raise ValueError(f"{name} must not be negative")
-        if now is not None and now.utcoffset() is None:
-            raise ValueError("now must be timezone-aware")
+        utc = utc_now(now)
         super().__init__(latency=latency, faults=faults, live=live)
         #: The end of the period the dataset covers.
-        self.now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+        self.now = utc.replace(microsecond=0)
         #: The key clients must send in :attr:`auth_header`.
         self.api_key = (
             api_key
@@ -179,6 +183,43 @@ class FakeEmailConsul(_LiveFake):
         if count < 0:
             raise ValueError(f"count must not be negative, got {count}")
         return self._add_links(count, None)
+
+    def link_stat_models(
+        self,
+        *,
+        period_from: datetime,
+        period_to: datetime,
+        group: LinkGroup | str | None = None,
+        sort: str | None = None,
+        campaign_id: str | None = None,
+        subscriber_id: str | None = None,
+        profile_id: str | None = None,
+    ) -> list[LinkStat]:
+        """Return every row the aggregated link stats serve for this query, as models.
+
+        The arguments are those of :meth:`~asyncmailstats.EmailConsulAPI.link_stats`,
+        checked and sent the same way; the rows come unpaged, in the server's order,
+        decoded with the converter the EmailConsul client uses (arrivals included).
+
+        Raises:
+            TypeError: An argument has the wrong type.
+            ValueError: An argument has a wrong value, as the client would refuse it.
+        """
+        chosen = ec_wire.check_group(group)
+        params = (
+            *ec_wire.period_params(period_from, period_to),
+            *ec_wire.optional("group", chosen, str),
+            *ec_wire.optional("sort", sort, ec_wire.check_sort),
+            *ec_wire.optional("campaign_id", campaign_id, ec_wire.check_campaign_id),
+            *ec_wire.optional("subscriber_id", subscriber_id, ec_wire.check_subscriber_id),
+            *ec_wire.optional("profile_id", profile_id, ec_wire.check_profile_id),
+        )
+        try:
+            rows = self._link_stats(dict(params))
+        except _BadRequestError as exc:
+            raise ValueError(str(exc)) from None
+        hook = EC_CONVERTER.get_structure_hook(LinkStat)
+        return [hook(row, LinkStat) for row in rows]
 
     def routes(self) -> list[web.RouteDef]:
         """Return the four statistics endpoints."""

@@ -8,6 +8,7 @@ carries the faults out. (What a server does wrong while it keeps recording is a
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any, Final
 
@@ -28,6 +29,21 @@ DRAWN_FAULTS: Final = (
 
 #: Every key of :attr:`FakeServer.faults_injected`: the drawn faults plus the limits.
 FAULT_KINDS: Final = (*DRAWN_FAULTS, "max_concurrency", "max_rate")
+
+
+def utc_now(now: object) -> dt.datetime:
+    """Check a fake's ``now`` argument and return it in UTC.
+
+    Every fake takes the instant its dataset ends at the same way: an aware datetime,
+    or ``None`` for the current time in whole seconds. A naive datetime, or anything
+    else, is a :class:`TypeError`.
+    """
+    if now is None:
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if not isinstance(now, dt.datetime) or now.utcoffset() is None:
+        msg = "now must be an aware datetime"
+        raise TypeError(msg)
+    return now.astimezone(dt.UTC)
 
 
 def _probability(_: object, attribute: attrs.Attribute[float], value: float) -> None:

@@ -3,8 +3,11 @@
 The dataset is plain and public so tests can compute the answer they expect on their
 own: :attr:`FakeGetResponse.messages` (message ID → the fields ``get_messages`` returns),
 :attr:`FakeGetResponse.hourly_stats` (message ID → ``"YYYY-MM-DD HH"`` → the 19
-counters) and :attr:`FakeGetResponse.links`. Where the real API's behaviour is
-undocumented the fake makes a choice and states it:
+counters) and :attr:`FakeGetResponse.links`; the same truth as the library's models
+comes from :meth:`~FakeGetResponse.message_models`, :meth:`~FakeGetResponse.link_models`
+and :meth:`~FakeGetResponse.stats_models`. Timestamps are written as GetResponse writes
+them, without an offset; they are UTC. Where the real API's behaviour is undocumented
+the fake makes a choice and states it:
 
 * every grouping of ``get_message_stats`` is summed from the hourly data, and a period
   is listed only when one of its counters is positive;
@@ -32,6 +35,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from ..getresponse._wire import link_list, message_list, stats_series
+from ..getresponse.models import Grouping, Link, Message, MessageStatsSeries
+from ._faults import utc_now
 from ._server import FakeServer, FaultPlan
 
 #: The counters of a ``get_message_stats`` period, in the API's order.
@@ -259,7 +265,9 @@ class FakeGetResponse(FakeServer):
         latency: Seconds each request waits before it is answered.
         faults: Faults to inject; none when ``None``.
         api_key: The key clients must send; generated from *seed* when ``None``.
-        now: The naive local time the dataset ends at; the current hour when ``None``.
+        now: The aware instant the dataset ends at; the current time (whole seconds)
+            when ``None``. Wire timestamps are written as GetResponse writes them,
+            ``YYYY-MM-DD HH:MM:SS`` without an offset, in UTC.
         shuffle_batches: Answer batches in a shuffled order.
 
     Example::
@@ -283,11 +291,10 @@ class FakeGetResponse(FakeServer):
             raise TypeError("messages must be an int")
         if messages < 0:
             raise ValueError("messages must not be negative")
-        if now is not None and now.utcoffset() is not None:
-            raise ValueError("now must be naive: GetResponse timestamps carry no offset")
+        utc = utc_now(now)
         super().__init__(latency=latency, faults=faults)
-        #: The end of the period the dataset covers.
-        self.now = (now or datetime.now()).replace(microsecond=0)  # noqa: DTZ005 - naive local
+        self.now: datetime = utc.replace(microsecond=0)
+        """The end of the period the dataset covers (aware, UTC)."""
         #: The key clients must send as the first JSON-RPC parameter.
         self.api_key = (
             api_key
@@ -300,8 +307,9 @@ class FakeGetResponse(FakeServer):
         """Message ID → ``"YYYY-MM-DD HH"`` → the 19 counters (hours with activity only)."""
         self.links: dict[str, dict[str, Any]]
         """Link ID → the fields ``get_links`` returns for it."""
+        # GetResponse writes its timestamps without an offset; they are UTC wall time.
         self.messages, self.hourly_stats, self.links = _generate(
-            random.Random(seed), self.now, messages
+            random.Random(seed), self.now.replace(tzinfo=None), messages
         )
         #: HTTP requests that reached the JSON-RPC handler.
         self.http_requests = 0
@@ -328,6 +336,32 @@ class FakeGetResponse(FakeServer):
         for hour, counters in self.hourly_stats[message_id].items():
             periods.setdefault(hour[:size], Counter()).update(counters)
         return {key: {k: counts[k] for k in STATS_KEYS} for key, counts in periods.items()}
+
+    def message_models(self) -> dict[str, Message]:
+        """Return :attr:`messages` as the library's models, keyed by message ID.
+
+        Every message is there, drafts and A/B tests included (``get_messages`` lists
+        only newsletters and autoresponders unless asked for a type). Each is decoded
+        with the converter the GetResponse client uses.
+        """
+        return {message.id: message for message in message_list(self.messages)}
+
+    def link_models(self) -> dict[str, Link]:
+        """Return :attr:`links` as the library's models, keyed by link ID."""
+        return {link.id: link for link in link_list(self.links)}
+
+    def stats_models(
+        self, message_id: str, grouping: Grouping | str = Grouping.DAILY
+    ) -> MessageStatsSeries:
+        """Return :meth:`stats` as the library's model: what ``message_stats`` returns.
+
+        Raises:
+            KeyError: The fake has no message *message_id*.
+            ValueError: *grouping* is not ``hourly``, ``daily``, ``monthly`` or ``yearly``.
+        """
+        chosen = Grouping(grouping)
+        result = _keyed(self.stats(message_id, chosen.value))
+        return stats_series(result, message_id=message_id, grouping=chosen)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.http_requests += 1

@@ -23,13 +23,15 @@ import datetime as dt
 import json
 import random
 import zlib
-from collections.abc import Callable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from ._faults import FaultPlan
+from ..postmark._convert import CONVERTER
+from ..postmark.models import Click, Open, OutboundMessage
+from ._faults import FaultPlan, utc_now
 from ._live import LivePlan
 from ._postmark_data import (
     _CLICK_PROFILES,
@@ -53,6 +55,8 @@ from ._postmark_data import (
 from ._postmark_live import _Arrivals
 from ._postmark_query import _NOT_FILTERS, _normalise, _page_args, _Reject, _Searching
 from ._postmark_render import _geo_frag, _profile_frag
+
+M = TypeVar("M")
 
 #: The server's message streams: the two outbound ones the data is sent through, and the
 #: inbound stream every Postmark server has.
@@ -95,7 +99,9 @@ class FakePostmark(_Arrivals, _Searching):
     the way the plan says. :meth:`add_opens`, :meth:`add_clicks` and :meth:`add_messages`
     record arrivals from a test between requests. The truth properties (``messages``,
     ``opens``, ``clicks``) and every endpoint follow arrivals at once; keep the truth of
-    one moment with ``fake.opens.snapshot()`` (cheap) or ``list(fake.opens)``.
+    one moment with ``fake.opens.snapshot()`` (cheap) or ``list(fake.opens)``. The same
+    truth as the library's models, for comparing with what a client returns, comes from
+    :meth:`message_models`, :meth:`open_models` and :meth:`click_models`.
 
     Args:
         messages: How many messages to generate.
@@ -153,13 +159,9 @@ class FakePostmark(_Arrivals, _Searching):
                 raise ValueError(f"{name} must be between 0 and 1")
         if token is not None and (not isinstance(token, str) or not token):
             raise TypeError("token must be a non-empty string")
-        if now is None:
-            now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        elif not isinstance(now, dt.datetime) or now.utcoffset() is None:
-            raise TypeError("now must be an aware datetime")
         self.token: str = token or _uuid4(random.Random(f"token-{seed}").getrandbits(128))
         """The server token every request must carry in ``X-Postmark-Server-Token``."""
-        self.now: dt.datetime = now.astimezone(dt.UTC)
+        self.now: dt.datetime = utc_now(now)
         """The instant the generated dataset ends at (UTC)."""
         self.retention_days = retention_days
         self.open_rate = float(open_rate)
@@ -213,6 +215,31 @@ class FakePostmark(_Arrivals, _Searching):
         if self._merged_clicks is None:
             self._merged_clicks = _merge(self._clicks)
         return WireView(self._merged_clicks, self._render_click)
+
+    def message_models(self) -> list[OutboundMessage]:
+        """Return :attr:`messages` as the library's models, newest first.
+
+        Each is decoded from the message's JSON with the converter the Postmark client
+        uses, so it equals what the client yields for the same message.
+        """
+        return self._models(self._all, self._render_message, OutboundMessage)
+
+    def open_models(self) -> list[Open]:
+        """Return :attr:`opens` as the library's :class:`~asyncmailstats.postmark.Open` models."""
+        if self._merged_opens is None:
+            self._merged_opens = _merge(self._opens)
+        return self._models(self._merged_opens, self._render_open, Open)
+
+    def click_models(self) -> list[Click]:
+        """Return :attr:`clicks` as the library's :class:`~asyncmailstats.postmark.Click` models."""
+        if self._merged_clicks is None:
+            self._merged_clicks = _merge(self._clicks)
+        return self._models(self._merged_clicks, self._render_click, Click)
+
+    @staticmethod
+    def _models(records: Sequence[Any], render: Callable[[Any], bytes], cls: type[M]) -> list[M]:
+        hook = CONVERTER.get_structure_hook(cls)
+        return [hook(json.loads(render(record)), cls) for record in records]
 
     def message_ids(self) -> list[str]:
         """Return the ID of every message, newest first."""

@@ -136,12 +136,14 @@ async def test_bad_token_exits_non_zero_with_one_line(tmp_path: Path, cli: RunCl
 
 
 def test_missing_token_is_reported_before_any_request(monkeypatch: pytest.MonkeyPatch, capsys):
-    """Without --token or the environment variable the command says so and exits 1."""
+    """Without --token or the environment variable the command says so: a usage error, 2."""
     monkeypatch.delenv("GETRESPONSE_API_KEY", raising=False)
     code = main(["export", "getresponse", "messages", "--base-url", "http://127.0.0.1:9"])
-    assert code == 1
+    assert code == 2
+    prog = "asyncmailstats export getresponse messages"
     assert capsys.readouterr().err == (
-        "asyncmailstats: invalid argument: no credential: pass --token or set GETRESPONSE_API_KEY\n"
+        f"{prog}: error: no credential: set GETRESPONSE_API_KEY, or pass --token-file or "
+        f"--token (see '{prog} --help')\n"
     )
 
 

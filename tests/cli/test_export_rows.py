@@ -25,8 +25,8 @@ from asyncmailstats.testing import FakePostmark
 RunCli = Callable[..., Awaitable[tuple[int, str, str]]]
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
-#: Wire names whose snake_case form is a Python keyword get a trailing underscore.
-RENAMED = {"From": "from_"}
+#: Wire names whose snake_case form differs from the rule (none: ``From`` is ``from``).
+RENAMED: dict[str, str] = {}
 EMPTY: tuple[Any, ...] = (None, [], {}, "")
 
 
@@ -74,9 +74,12 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def csv_text(value: Any) -> str:
-    """How a value reads in a CSV cell: JSON for lists and mappings, '' for nothing."""
+    """How a value reads in a CSV cell: JSON for lists and mappings, '' for nothing,
+    true/false for booleans."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(normal(value))
     return str(value)

@@ -62,6 +62,12 @@ def token_env(fake: FakePostmark) -> dict[str, str]:
     return {"POSTMARK_SERVER_TOKEN": fake.token}
 
 
+def usage(what: str, message: str) -> str:
+    """The one line of a usage error of ``export WHAT``, with its pointer to --help."""
+    prog = f"asyncmailstats export {what}"
+    return f"{prog}: error: {message} (see '{prog} --help')"
+
+
 def jsonl_count(text: str) -> int:
     """Number of JSON Lines rows in *text* (each must parse)."""
     return len([json.loads(line) for line in text.splitlines()])
@@ -177,7 +183,8 @@ async def test_out_that_cannot_be_a_file_is_refused_before_any_request(tmp_path:
         requests = fake.request_count
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
-    assert done.stderr.startswith("asyncmailstats: --out ")
+    assert done.stderr.startswith("asyncmailstats export postmark opens: error: --out ")
+    assert done.stderr.endswith(" (see 'asyncmailstats export postmark opens --help')\n")
     assert requests == 0
 
 
@@ -334,13 +341,13 @@ async def test_empty_token_file_is_a_usage_error(tmp_path: Path):
         done = await run(*opens(fake, "--token-file", str(secret)))
         requests = fake.request_count
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [f"asyncmailstats: --token-file {secret} is empty"]
+    assert done.stderr.splitlines() == [usage("postmark opens", f"--token-file {secret} is empty")]
     assert requests == 0
 
 
 async def test_token_help_no_longer_promises_secrecy():
     """The help of --token mentions the process list and offers --token-file."""
-    done = await run("postmark", "--help")
+    done = await run("postmark", "opens", "--help")
     text = " ".join(done.stdout.split())
     assert done.returncode == 0
     assert "process list" in text
@@ -377,6 +384,8 @@ async def test_out_of_range_dates_are_one_line_usage_errors(provider: str, optio
         requests = fake.request_count
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        f"asyncmailstats: {option}: year {int(value[:4])} is outside 1900..9998"
+        usage(
+            f"{provider} {what}", f"{option} {value}: year {int(value[:4])} is outside 1900..9998"
+        )
     ]
     assert requests == 0

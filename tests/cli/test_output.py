@@ -6,14 +6,23 @@ import csv
 import enum
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import attrs
 import pytest
 
 from asyncmailstats.cli._charts import bar_chart, sparkline, table
-from asyncmailstats.cli._output import AtomicOutput, RecordWriter, csv_columns, to_plain
+from asyncmailstats.cli._output import (
+    AtomicOutput,
+    DynamicRow,
+    Keyed,
+    RecordWriter,
+    csv_columns,
+    iter_rows,
+    to_plain,
+)
+from asyncmailstats.postmark.models import DynamicCounts, DynamicDay
 
 
 class Color(enum.StrEnum):
@@ -193,3 +202,70 @@ def test_csv_cells_with_line_breaks_keep_the_row_whole(cell: str):
     outside = "".join(text.split('"')[::2])
     assert "\r" not in outside
     assert outside.count("\n") == 3
+
+
+@attrs.frozen
+class Sender:
+    from_: str
+    sent: bool | None
+    at: datetime
+
+
+def test_trailing_underscores_are_dropped_in_json_and_csv():
+    """``from_`` is written ``from``; booleans are true/false in CSV, None is empty."""
+    record = Sender(from_="a@example.com", sent=False, at=datetime(2026, 1, 2, tzinfo=UTC))
+    assert to_plain(record) == {
+        "from": "a@example.com",
+        "sent": False,
+        "at": "2026-01-02T00:00:00+00:00",
+    }
+    out = io.StringIO()
+    writer = RecordWriter(out, "csv")
+    writer.write(record)
+    writer.write(attrs.evolve(record, sent=None))
+    writer.write(attrs.evolve(record, sent=True))
+    assert out.getvalue().splitlines() == [
+        "from,sent,at",
+        "a@example.com,false,2026-01-02T00:00:00+00:00",
+        "a@example.com,,2026-01-02T00:00:00+00:00",
+        "a@example.com,true,2026-01-02T00:00:00+00:00",
+    ]
+
+
+def test_utc_converts_aware_times_and_marks_naive_ones():
+    """utc=True: an aware time becomes the same instant in UTC; a naive one is UTC."""
+    eastern = timezone(timedelta(hours=-4))
+    aware = Sender(from_="x", sent=None, at=datetime(2026, 7, 1, 8, 0, tzinfo=eastern))
+    naive = Sender(from_="x", sent=None, at=datetime(2026, 7, 1, 8, 0))  # noqa: DTZ001 - naive on purpose
+    assert to_plain(aware, utc=True)["at"] == "2026-07-01T12:00:00+00:00"
+    assert to_plain(naive, utc=True)["at"] == "2026-07-01T08:00:00+00:00"
+    assert to_plain(naive)["at"] == "2026-07-01T08:00:00"
+    assert to_plain(RECORD, utc=True)["day"] == "2026-01-02"
+
+
+def test_dynamic_days_are_rows_per_day_and_key():
+    """A series of DynamicDay yields one DynamicRow per day and key, in order."""
+    series = DynamicCounts(
+        days=(
+            DynamicDay(date=date(2026, 1, 1), counts={"Gmail": 2, "Outlook": 1}),
+            DynamicDay(date=date(2026, 1, 2), counts={"Gmail": 5}),
+        ),
+        totals={"Gmail": 7, "Outlook": 1},
+    )
+    assert [to_plain(row) for row in iter_rows(series)] == [
+        {"date": "2026-01-01", "key": "Gmail", "count": 2},
+        {"date": "2026-01-01", "key": "Outlook", "count": 1},
+        {"date": "2026-01-02", "key": "Gmail", "count": 5},
+    ]
+    assert csv_columns(DynamicRow) == ["date", "key", "count"]
+
+
+def test_keyed_rows_lead_with_their_keys():
+    """Keyed({...}, record): the keys come first, in JSON and as CSV columns."""
+    out = io.StringIO()
+    writer = RecordWriter(out, "csv")
+    writer.write(Keyed({"message_id": "m1"}, RECORD))
+    header, row = out.getvalue().splitlines()
+    assert header.split(",") == ["message_id", *csv_columns(Record)]
+    assert row.startswith("m1,m1,")
+    assert list(to_plain(Keyed({"message_id": "m1"}, RECORD)))[:2] == ["message_id", "id"]

@@ -39,6 +39,12 @@ async def _main(*argv: str) -> int:
     return await asyncio.to_thread(main, list(argv))
 
 
+def usage(provider: str, message: str) -> str:
+    """The one line of a usage error of ``sync PROVIDER``, with its pointer to --help."""
+    prog = f"asyncmailstats sync {provider}"
+    return f"{prog}: error: {message} (see '{prog} --help')\n"
+
+
 def _table_rows(err: str) -> dict[str, tuple[int, int, int]]:
     """Return the summary's rows: table → (inserted, updated, deleted)."""
     found = {}
@@ -127,7 +133,7 @@ async def test_emailconsul_sync_per_group_and_day(tmp_path: Path, capsys):
 async def test_getresponse_sync_messages_and_their_stats(tmp_path: Path, capsys, monkeypatch):
     """Every message and its daily stats land; a re-run changes nothing."""
     db = tmp_path / "stats.db"
-    async with FakeGetResponse(messages=8, seed=3, now=NOW.replace(tzinfo=None)) as fake:
+    async with FakeGetResponse(messages=8, seed=3, now=NOW) as fake:
         monkeypatch.setenv("GETRESPONSE_API_KEY", fake.api_key)
         argv = ["sync", "getresponse", "--db", str(db), "--base-url", fake.url, "--until", UNTIL]
         assert await _main(*argv) == 0
@@ -249,9 +255,8 @@ async def test_postgres_url_without_asyncpg_is_refused_before_any_request(
     err = capsys.readouterr().err
     assert code == 2
     assert requests == 0
-    assert err == (
-        "asyncmailstats: --db: a PostgreSQL database needs asyncpg: "
-        "install asyncmailstats[postgres]\n"
+    assert err == usage(
+        "postmark", "--db: a PostgreSQL database needs asyncpg: install asyncmailstats[postgres]"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -265,8 +270,8 @@ async def test_postgres_url_that_cannot_be_read_is_a_usage_error(capsys, postmar
         requests = fake.request_count
     assert code == 2
     assert requests == 0
-    assert capsys.readouterr().err == (
-        "asyncmailstats: --db: not a valid PostgreSQL URL (postgresql://user@host:port/database)\n"
+    assert capsys.readouterr().err == usage(
+        "postmark", "--db: not a valid PostgreSQL URL (postgresql://user@host:port/database)"
     )
 
 
@@ -321,7 +326,7 @@ def _not_sqlite(tmp_path: Path) -> str:
 async def test_bad_options_exit_2_before_any_request(
     tmp_path: Path, capsys, postmark_env, options: list[str], message: str
 ):
-    """Each refused value is one ``asyncmailstats:`` line, exit 2, and no request."""
+    """Each refused value is one usage line pointing at --help, exit 2, and no request."""
     notes = _not_sqlite(tmp_path)
     options = [o.format(tmp=tmp_path, notes=notes) for o in options]
     message = message.format(tmp=tmp_path, notes=notes)
@@ -334,7 +339,8 @@ async def test_bad_options_exit_2_before_any_request(
     assert code == 2
     assert requests == 0
     assert len(err.splitlines()) == 1
-    assert err.startswith(f"asyncmailstats: {message}")
+    assert err.startswith(f"asyncmailstats sync postmark: error: {message}")
+    assert err.endswith(" (see 'asyncmailstats sync postmark --help')\n")
     assert not (tmp_path / "stats.db").exists()
 
 
@@ -352,25 +358,29 @@ async def test_until_after_today_and_unknown_group_are_refused(tmp_path: Path, c
         group = capsys.readouterr().err
         requests = fake.request_count
     assert requests == 0
-    assert late.startswith(f"asyncmailstats: --until {future} is after today (")
-    assert group == (
-        "asyncmailstats: --group: unknown group 'planet'; expected one of: campaign_id, "
-        "subscriber_id, device, country, ip, browser, custom_link_title, params\n"
+    assert late.startswith(
+        f"asyncmailstats sync emailconsul: error: --until {future} is after today ("
+    )
+    assert late.endswith(" (see 'asyncmailstats sync emailconsul --help')\n")
+    assert len(late.splitlines()) == 1
+    assert group == usage(
+        "emailconsul",
+        "--group: unknown group 'planet'; expected one of: campaign_id, "
+        "subscriber_id, device, country, ip, browser, custom_link_title, params",
     )
     assert not (tmp_path / "stats.db").exists()
 
 
 async def test_missing_token_is_reported_like_export(tmp_path: Path, capsys, monkeypatch):
-    """Without a credential the command exits 1 with export's message, before any request."""
+    """Without a credential: export's message as a usage error (exit 2), before any request."""
     monkeypatch.delenv("POSTMARK_SERVER_TOKEN", raising=False)
     async with FakePostmark(messages=10, seed=11, now=NOW) as fake:
         code = await _main(*_postmark(fake, tmp_path / "stats.db"))
         requests = fake.request_count
-    assert code == 1
+    assert code == 2
     assert requests == 0
-    assert capsys.readouterr().err == (
-        "asyncmailstats: invalid argument: no credential: pass --token or set "
-        "POSTMARK_SERVER_TOKEN\n"
+    assert capsys.readouterr().err == usage(
+        "postmark", "no credential: set POSTMARK_SERVER_TOKEN, or pass --token-file or --token"
     )
 
 
@@ -425,9 +435,7 @@ async def test_refused_credential_exits_1_with_one_line(tmp_path: Path, capsys, 
 @pytest.mark.parametrize("provider", ["postmark", "emailconsul", "getresponse"])
 def test_help_of_each_provider_shows_an_example(capsys, provider: str):
     """``sync PROVIDER --help`` lists the options and ends with runnable examples."""
-    with pytest.raises(SystemExit) as stopped:
-        main(["sync", provider, "--help"])
-    assert stopped.value.code == 0
+    assert main(["sync", provider, "--help"]) == 0
     out = capsys.readouterr().out
     assert "examples:\n" in out
     assert f"\n  asyncmailstats sync {provider} --db stats.db" in out

@@ -183,7 +183,9 @@ def test_getresponse_tables_are_exact_and_replaced_scopes_lose_what_vanished(
     times as timestamps without a zone); after a new message, grown stats, a stats day
     gone and a message's stats gone altogether, a later run makes both tables exact,
     with dlt's default loader files and with JSONL ones."""
-    with Served(lambda: FakeGetResponse(messages=1500, seed=3, now=GR_NOW)) as served:
+    with Served(
+        lambda: FakeGetResponse(messages=1500, seed=3, now=GR_NOW.replace(tzinfo=dt.UTC))
+    ) as served:
         fake = served.fake
         pipe = pipeline(tmp_path)
 

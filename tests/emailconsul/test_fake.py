@@ -79,7 +79,7 @@ def test_key_stays_out_of_repr() -> None:
         ({"link_logs": -1}, ValueError),
         ({"deliveries": 1.5}, TypeError),
         ({"pixel_logs": True}, TypeError),
-        ({"now": datetime(2024, 1, 1)}, ValueError),  # noqa: DTZ001 - naive on purpose
+        ({"now": datetime(2024, 1, 1)}, TypeError),  # noqa: DTZ001 - naive on purpose
     ],
 )
 def test_bad_constructor_arguments(kwargs: dict[str, Any], error: type[Exception]) -> None:

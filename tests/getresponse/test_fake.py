@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -21,7 +21,7 @@ NOW = datetime(2024, 6, 1, 12)
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGetResponse]:
-    async with FakeGetResponse(messages=60, seed=4, now=NOW) as server:
+    async with FakeGetResponse(messages=60, seed=4, now=NOW.replace(tzinfo=UTC)) as server:
         yield server
 
 
@@ -84,7 +84,9 @@ async def test_notification_gets_204_but_is_counted(fake: FakeGetResponse) -> No
 @pytest.mark.parametrize("shuffle", [True, False])
 async def test_batch_answers_every_call_except_notifications(shuffle: bool) -> None:
     """A batch gets one reply per call with an id (shuffled unless told not to)."""
-    async with FakeGetResponse(messages=40, seed=1, now=NOW, shuffle_batches=shuffle) as fake:
+    async with FakeGetResponse(
+        messages=40, seed=1, now=NOW.replace(tzinfo=UTC), shuffle_batches=shuffle
+    ) as fake:
         ids = list(fake.messages)[:20]
         calls = [call(fake, "get_message_stats", {"message": m}, id=n) for n, m in enumerate(ids)]
         calls.append(call(fake, "get_messages"))  # a notification inside the batch
@@ -164,10 +166,10 @@ async def test_oversized_request_gets_413(fake: FakeGetResponse) -> None:
 def test_dataset_is_seeded_sparse_and_bounded_by_now() -> None:
     """The same seed gives the same data; hours are sparse, positive and not after now."""
     first, again = (
-        FakeGetResponse(messages=50, seed=3, now=NOW),
-        FakeGetResponse(messages=50, seed=3, now=NOW),
+        FakeGetResponse(messages=50, seed=3, now=NOW.replace(tzinfo=UTC)),
+        FakeGetResponse(messages=50, seed=3, now=NOW.replace(tzinfo=UTC)),
     )
-    other = FakeGetResponse(messages=50, seed=4, now=NOW)
+    other = FakeGetResponse(messages=50, seed=4, now=NOW.replace(tzinfo=UTC))
     assert first.messages == again.messages
     assert first.hourly_stats == again.hourly_stats
     assert first.links == again.links
@@ -186,10 +188,10 @@ def test_dataset_is_seeded_sparse_and_bounded_by_now() -> None:
 
 
 def test_fake_refuses_bad_arguments() -> None:
-    """Negative or non-int message counts and an aware clock are refused."""
+    """Negative or non-int message counts and a naive clock are refused."""
     with pytest.raises(ValueError):
         FakeGetResponse(messages=-1)
     with pytest.raises(TypeError):
         FakeGetResponse(messages=1.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="naive"):
-        FakeGetResponse(now=datetime.fromisoformat("2024-01-01T00:00:00+00:00"))
+    with pytest.raises(TypeError, match="now must be an aware datetime"):
+        FakeGetResponse(now=NOW)

@@ -9,7 +9,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -36,7 +36,7 @@ KEY_LENGTH = {"hourly": 13, "daily": 10, "monthly": 7, "yearly": 4}
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeGetResponse]:
-    async with FakeGetResponse(messages=300, seed=11, now=NOW) as server:
+    async with FakeGetResponse(messages=300, seed=11, now=NOW.replace(tzinfo=UTC)) as server:
         yield server
 
 
@@ -140,7 +140,10 @@ async def test_unknown_message_is_not_found(gr: GetResponseAPI) -> None:
 
 async def test_stats_many_over_1000_ids_batches_and_reports_unknown_ids() -> None:
     """1 000 IDs (10 unknown) take ten requests and give 990 exact series, 10 NotFoundErrors."""
-    async with FakeGetResponse(messages=990, seed=5, now=NOW) as fake, Session() as session:
+    async with (
+        FakeGetResponse(messages=990, seed=5, now=NOW.replace(tzinfo=UTC)) as fake,
+        Session() as session,
+    ):
         gr = session.getresponse(api_key=fake.api_key, base_url=fake.url)
         unknown = {f"unknown{n}" for n in range(10)}
         ids = list(fake.messages)
@@ -170,7 +173,7 @@ async def test_stats_many_survives_faults_with_exact_results() -> None:
     plan = FaultPlan(server_error=0.15, unavailable=0.1, rate_limit=0.1, reset=0.1, seed=3)
     with instant_retries():
         async with (
-            FakeGetResponse(messages=200, seed=8, now=NOW, faults=plan) as fake,
+            FakeGetResponse(messages=200, seed=8, now=NOW.replace(tzinfo=UTC), faults=plan) as fake,
             Session(retry=RetryPolicy(max_attempts=10)) as session,
         ):
             gr = session.getresponse(api_key=fake.api_key, base_url=fake.url)
@@ -344,7 +347,7 @@ async def test_the_key_is_never_logged_through_retries(caplog: pytest.LogCapture
     plan = FaultPlan(server_error=0.3, rate_limit=0.2, seed=9)
     with instant_retries():
         async with (
-            FakeGetResponse(messages=30, seed=2, now=NOW, faults=plan) as fake,
+            FakeGetResponse(messages=30, seed=2, now=NOW.replace(tzinfo=UTC), faults=plan) as fake,
             Session(retry=RetryPolicy(max_attempts=8)) as session,
         ):
             gr = session.getresponse(api_key=fake.api_key, base_url=fake.url)

@@ -79,7 +79,7 @@ async def test_emailconsul_and_getresponse_share_the_database(
     """Two more providers synced into the same database land in their own tables."""
     async with (
         FakeEmailConsul(link_logs=800, seed=2, now=NOW) as consul,
-        FakeGetResponse(messages=30, seed=3, now=NOW.replace(tzinfo=None)) as getresponse,
+        FakeGetResponse(messages=30, seed=3, now=NOW) as getresponse,
     ):
         monkeypatch.setenv("EMAILCONSUL_API_KEY", consul.api_key)
         monkeypatch.setenv("GETRESPONSE_API_KEY", getresponse.api_key)

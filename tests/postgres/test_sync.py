@@ -226,7 +226,10 @@ async def test_getresponse_is_exact_incremental_and_sound_while_it_changes(
     new message and changed stats are taken by the next run. A message added and stats
     changed during a run break nothing; the run after that is exact."""
     options = {"until": gr.TODAY, "lookback_days": gr.LOOKBACK}
-    async with FakeGetResponse(messages=5000, seed=3, now=gr.NOW) as fake, Session() as session:
+    async with (
+        FakeGetResponse(messages=5000, seed=3, now=gr.NOW.replace(tzinfo=dt.UTC)) as fake,
+        Session() as session,
+    ):
         api = gr.connect(session, fake)
         first = await sync(api, pg_dsn, **options)
         await assert_exact(pg_dsn, getresponse_truth(fake))
@@ -241,7 +244,10 @@ async def test_getresponse_is_exact_incremental_and_sound_while_it_changes(
         assert third.tables[gr.STATS].inserted >= 1
         assert third.tables[gr.STATS].updated >= 1
 
-    async with FakeGetResponse(messages=400, seed=4, now=gr.NOW) as fake, Session() as session:
+    async with (
+        FakeGetResponse(messages=400, seed=4, now=gr.NOW.replace(tzinfo=dt.UTC)) as fake,
+        Session() as session,
+    ):
         before = getresponse_truth(fake)
         changed = gr.recent_message(fake)
 

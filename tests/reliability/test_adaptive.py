@@ -69,7 +69,13 @@ def fakes(faults: FaultPlan, seed: int) -> dict[str, tuple[Any, Setup]]:
             emailconsul,
         ),
         "getresponse": (
-            FakeGetResponse(messages=300, seed=seed, now=GR_NOW, latency=latency, faults=faults),
+            FakeGetResponse(
+                messages=300,
+                seed=seed,
+                now=GR_NOW.replace(tzinfo=dt.UTC),
+                latency=latency,
+                faults=faults,
+            ),
             getresponse,
         ),
     }

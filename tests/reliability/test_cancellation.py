@@ -85,7 +85,9 @@ async def provider(name: str, seed: int) -> AsyncIterator[tuple[Any, Any, Sessio
             link_logs=800, pixel_logs=0, deliveries=800, seed=seed, now=NOW, latency=LATENCY
         )
     else:
-        fake = FakeGetResponse(messages=100, seed=seed, now=GR_NOW, latency=LATENCY)
+        fake = FakeGetResponse(
+            messages=100, seed=seed, now=GR_NOW.replace(tzinfo=dt.UTC), latency=LATENCY
+        )
     async with fake, session:
         api: Any
         if name == "postmark":

@@ -40,7 +40,7 @@ def new_fake(provider: str, seed: int, faults: FaultPlan | None = None) -> Any:
         return FakeEmailConsul(
             link_logs=600, pixel_logs=0, deliveries=100, seed=seed, now=NOW, faults=faults
         )
-    return FakeGetResponse(messages=60, seed=seed, now=GR_NOW, faults=faults)
+    return FakeGetResponse(messages=60, seed=seed, now=GR_NOW.replace(tzinfo=dt.UTC), faults=faults)
 
 
 def api_for(

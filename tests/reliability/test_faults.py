@@ -244,7 +244,9 @@ def periods_of(series: Any) -> list[tuple[str, dict[str, int]]]:
 async def test_getresponse_is_exact_under_faults(name: str, rel: types.SimpleNamespace) -> None:
     """GetResponse: batched stats arrive in input order and single calls fan out, once each."""
     faults = plan(name, rel.seed)
-    fake = FakeGetResponse(messages=160, seed=rel.seed, now=GR_NOW, faults=faults)
+    fake = FakeGetResponse(
+        messages=160, seed=rel.seed, now=GR_NOW.replace(tzinfo=dt.UTC), faults=faults
+    )
     session = Session(retry=rel.RETRY, timeout=rel.TIMEOUT)
     async with fake, session:
         gr = session.getresponse(api_key=fake.api_key, base_url=fake.url)

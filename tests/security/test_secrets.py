@@ -157,7 +157,9 @@ def new_fake(provider: str, faults: FaultPlan | None) -> Any:
             api_key=SECRET,
             faults=faults,
         )
-    return FakeGetResponse(messages=40, seed=2, now=GR_NOW, api_key=SECRET, faults=faults)
+    return FakeGetResponse(
+        messages=40, seed=2, now=GR_NOW.replace(tzinfo=dt.UTC), api_key=SECRET, faults=faults
+    )
 
 
 def look_at_everything(evidence: Evidence, session: Session, api: Any, stream: list[Any]) -> None:

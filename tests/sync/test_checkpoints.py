@@ -44,7 +44,7 @@ async def test_two_providers_under_one_account_keep_their_checkpoints_apart(
     db = tmp_path / "stats.db"
     async with (
         FakePostmark(messages=300, seed=5, now=NOW) as pm_fake,
-        FakeGetResponse(messages=20, seed=5, now=NOW.replace(tzinfo=None)) as gr_fake,
+        FakeGetResponse(messages=20, seed=5, now=NOW) as gr_fake,
         Session() as session,
         SQLiteStore(db) as store,
     ):

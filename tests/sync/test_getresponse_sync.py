@@ -104,7 +104,10 @@ async def test_messages_and_stats_are_exact_and_later_runs_are_incremental(
     idle run is cheap and changes nothing; after a new message and changed recent
     stats a run makes both tables exact again."""
     db = tmp_path / "stats.db"
-    async with FakeGetResponse(messages=5000, seed=3, now=NOW) as fake, Session() as session:
+    async with (
+        FakeGetResponse(messages=5000, seed=3, now=NOW.replace(tzinfo=dt.UTC)) as fake,
+        Session() as session,
+    ):
         api = connect(session, fake)
         first = await sync(api, db)
         assert_tables(db, getresponse_truth(fake))
@@ -131,7 +134,10 @@ async def test_changes_during_a_run_break_nothing_and_the_next_run_takes_them(
     every message that existed at the start is stored once, every stats row is one the
     server had, and the next run is exact."""
     db = tmp_path / "stats.db"
-    async with FakeGetResponse(messages=400, seed=4, now=NOW) as fake, Session() as session:
+    async with (
+        FakeGetResponse(messages=400, seed=4, now=NOW.replace(tzinfo=dt.UTC)) as fake,
+        Session() as session,
+    ):
         before = getresponse_truth(fake)
         changed = recent_message(fake)
 

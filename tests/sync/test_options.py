@@ -39,7 +39,7 @@ async def providers() -> AsyncIterator[Providers]:
     async with (
         FakePostmark(messages=20, seed=1, now=NOW, retention_days=5) as pm,
         FakeEmailConsul(link_logs=20, pixel_logs=20, deliveries=20, seed=1, now=NOW) as ec,
-        FakeGetResponse(messages=5, seed=1, now=NOW.replace(tzinfo=None)) as gr,
+        FakeGetResponse(messages=5, seed=1, now=NOW) as gr,
         Session() as session,
     ):
         apis = {
