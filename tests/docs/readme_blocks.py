@@ -39,4 +39,4 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: readme_blocks.py DIR")
     for written in write(Path(sys.argv[1])):
-        print(written)
+        sys.stdout.write(f"{written}\n")

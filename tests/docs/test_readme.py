@@ -104,10 +104,14 @@ async def test_test_block_passes_with_the_plugin(number: int, tmp_path: Path) ->
         "no:cacheprovider",
         "-o",
         "asyncio_mode=strict",
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
         "-W",
         "error",
         path.name,
     ]
     code, output = await _run(args, cwd=tmp_path, env=_environment(tmp_path))
     assert code == 0, output
-    assert " passed" in output and "failed" not in output and "skipped" not in output, output
+    assert " passed" in output, output
+    assert "failed" not in output, output
+    assert "skipped" not in output, output
