@@ -11,9 +11,8 @@ followed by indented lines (the commands to try) and, once every fake listens, o
 ``ready`` line. Every option is checked before anything starts: a refused value is a
 :class:`~asyncmailstats.cli._target.UsageError` (exit status 2).
 
-The fakes listen on random free ports. ``--port`` puts each one behind a small TCP
-relay listening on the port asked for (the fakes themselves always pick a free port),
-which is bound before any fake starts, so a port in use stops the command early.
+The fakes listen on random free ports, or on the ones ``--port`` asks for; a port in use
+stops the command, with the fakes started so far closed, before anything is printed.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ STOP_SIGNALS: Final = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
 
-_CHUNK: Final = 65536
 
 _DESCRIPTION: Final = """\
 Run fake Postmark, EmailConsul and GetResponse 1.5 servers on 127.0.0.1 in the
@@ -263,76 +261,8 @@ def check_options(args: argparse.Namespace) -> ServeConfig:
     )
 
 
-# -- a fixed port: a relay in front of the fake ---------------------------------------
-
-
 class ListenError(UsageError):
-    """A ``--port`` that cannot be listened on (found before any fake starts)."""
-
-
-class _Relay:
-    """Forward every connection to a fixed port of 127.0.0.1 to the fake's own port."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.target: int | None = None
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    async def start(self) -> None:
-        try:
-            self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        except OSError as error:
-            reason = error.strerror or str(error)
-            msg = f"--port: cannot listen on 127.0.0.1:{self.port}: {reason}"
-            raise ListenError(msg) from None
-
-    async def close(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            if self.target is None:
-                return
-            try:
-                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
-            except OSError:
-                return
-            try:
-                pipes = {
-                    asyncio.ensure_future(_pipe(reader, up_writer)),
-                    asyncio.ensure_future(_pipe(up_reader, writer)),
-                }
-                try:
-                    await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for pipe in pipes:
-                        pipe.cancel()
-                    await asyncio.gather(*pipes, return_exceptions=True)
-            finally:
-                up_writer.close()
-        finally:
-            writer.close()
-            if task is not None:
-                self._tasks.discard(task)
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy *reader* to *writer* until end of stream or a broken connection."""
-    with contextlib.suppress(OSError):
-        while data := await reader.read(_CHUNK):
-            writer.write(data)
-            await writer.drain()
+    """A ``--port`` that cannot be listened on (found before anything is printed)."""
 
 
 # -- running the fakes -----------------------------------------------------------------
@@ -448,7 +378,7 @@ class _Lines:
 async def run_fake(config: ServeConfig, *, stream: TextIO | None = None) -> str:
     """Serve the fakes of *config* until a stop signal; return the signal's name.
 
-    The servers (and relays) are closed, their ports released, before it returns.
+    The servers are closed, their ports released, before it returns.
     """
     out = _Lines(stream or sys.stdout)
     loop = asyncio.get_running_loop()
@@ -465,21 +395,18 @@ async def run_fake(config: ServeConfig, *, stream: TextIO | None = None) -> str:
                 loop.add_signal_handler(signum, on_signal, signum)
                 installed.append(signum)
         async with contextlib.AsyncExitStack() as stack:
-            relays: dict[str, _Relay] = {}
-            for name, port in config.ports.items():
-                relay = _Relay(port)
-                await relay.start()
-                stack.push_async_callback(relay.close)
-                relays[name] = relay
             lines = [_describe(config)]
             for name in config.providers:
-                fake = await stack.enter_async_context(_make_fake(name, config))
-                url = fake.url
-                relay_ = relays.get(name)
-                if relay_ is not None:
-                    relay_.target = int(url.rsplit(":", 1)[1])
-                    url = f"http://127.0.0.1:{relay_.port}"
-                lines.extend(announce(name, fake, url))
+                fake = _make_fake(name, config)
+                port = config.ports.get(name, 0)
+                try:
+                    await fake.start(port)
+                except OSError as error:
+                    reason = error.strerror or str(error)
+                    msg = f"--port: cannot listen on 127.0.0.1:{port}: {reason}"
+                    raise ListenError(msg) from None
+                stack.push_async_callback(fake.close)
+                lines.extend(announce(name, fake, fake.url))
             for line in lines:
                 out(line)
             count = len(config.providers)

@@ -182,9 +182,9 @@ class _LiveFake(FakeServer):
         super().reset_stats()
         self.pages_served = 0
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
         """Start listening, then start the wall-clock arrivals if the plan asks for them."""
-        await super().start()
+        await super().start(port)
         self._restart_ticker()
 
     async def close(self) -> None:

@@ -144,12 +144,16 @@ class FakeServer:
     ) -> None:
         await self.close()
 
-    async def start(self) -> None:
-        """Start listening on a random port of 127.0.0.1.
+    async def start(self, port: int = 0) -> None:
+        """Start listening on 127.0.0.1, on *port* or (``0``) on a free port.
 
         Raises:
             RuntimeError: If the server was already started.
+            OSError: If *port* cannot be listened on (in use, say).
         """
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            msg = f"port must be an int from 0 to 65535, got {port!r}"
+            raise ValueError(msg)
         if self.__state != "new":
             msg = f"{type(self).__name__} can be started only once"
             raise RuntimeError(msg)
@@ -162,7 +166,7 @@ class FakeServer:
         await runner.setup()
         self.__runner = runner
         try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = web.TCPSite(runner, "127.0.0.1", port)
             await site.start()
             host, port = runner.addresses[0][:2]
         except BaseException:

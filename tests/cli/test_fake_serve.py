@@ -312,7 +312,7 @@ def test_fixed_port_serves_there_and_sigterm_stops_it(tmp_path: Path) -> None:
     assert_released(port)
 
 
-def test_a_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
+def test_a_port_in_use_is_refused_before_anything_is_printed(tmp_path: Path) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         held.listen()
