@@ -19,7 +19,8 @@ from ..emailconsul._api import MAX_PAGE_SIZE as EMAILCONSUL_PAGE_SIZE
 from ..emailconsul.models import LinkGroup
 from ..getresponse.models import Grouping, MessageType, TimeRange
 from ..postmark._api import MAX_PAGE_SIZE as POSTMARK_PAGE_SIZE
-from ..postmark.models import StatusFilter
+from ..postmark._wire import STATS
+from ..postmark.models import DynamicCounts, StatusFilter
 from ._export_values import key_value, parse_aware, parse_day, parse_when
 from ._output import Keyed
 
@@ -187,24 +188,16 @@ _PM_STATS_OPTIONS = (
     _text("--stream", "message_stream", "only this message stream (default: every one)", "ID"),
 )
 
-#: The series of ``export postmark stats``, as subcommand -> API method.
+#: The series of ``export postmark stats``, as subcommand -> API method (from the
+#: client's own table of stats endpoints).
 POSTMARK_STATS: Final = {
-    "overview": "outbound_overview",
-    "sent-counts": "sent_counts",
-    "bounce-counts": "bounce_counts",
-    "spam-complaints": "spam_complaints",
-    "tracked-counts": "tracked_counts",
-    "open-counts": "open_counts",
-    "open-platforms": "open_platforms",
-    "email-clients": "email_clients",
-    "read-times": "read_times",
-    "click-counts": "click_counts",
-    "browser-families": "browser_families",
-    "click-platforms": "click_platforms",
-    "click-locations": "click_locations",
+    ("overview" if method == "outbound_overview" else method.replace("_", "-")): method
+    for method in STATS
 }
 #: The series whose day keys are data; written one row per day and key.
-DYNAMIC_STATS: Final = frozenset({"email-clients", "read-times", "browser-families"})
+DYNAMIC_STATS: Final = frozenset(
+    name for name, method in POSTMARK_STATS.items() if STATS[method][1] is DynamicCounts
+)
 _STATS_HELP: Final = {
     "overview": "totals of sends, bounces, complaints, opens and clicks (one row)",
     "sent-counts": "messages sent per day",

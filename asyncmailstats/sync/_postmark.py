@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..exceptions import ResultWindowError
-from ..postmark._wire import EASTERN
+from ..postmark._wire import EASTERN, STATS
 from ..postmark.models import DynamicCounts
 from ._runner import CHUNK_ROWS, Context
 from ._store import Write
@@ -47,20 +47,10 @@ HISTORY_CONCURRENCY: Final = 16
 #: How far before the newest stored open (or click) a later run reads again.
 OVERLAP: Final = dt.timedelta(hours=1)
 
-#: The stats series: name in the tables → method of PostmarkAPI.
+#: The stats series: name in the tables → method of PostmarkAPI (every day series of
+#: the client's table of stats endpoints).
 STATS_SERIES: Final = {
-    "sent-counts": "sent_counts",
-    "bounce-counts": "bounce_counts",
-    "spam-complaints": "spam_complaints",
-    "tracked-counts": "tracked_counts",
-    "open-counts": "open_counts",
-    "open-platforms": "open_platforms",
-    "email-clients": "email_clients",
-    "read-times": "read_times",
-    "click-counts": "click_counts",
-    "browser-families": "browser_families",
-    "click-platforms": "click_platforms",
-    "click-locations": "click_locations",
+    method.replace("_", "-"): method for method in STATS if method != "outbound_overview"
 }
 
 
