@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -11,16 +12,52 @@ from packaging.requirements import Requirement
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
+# ``nox -s tests`` runs on every supported Python found here and skips the others; CI
+# passes --error-on-missing-interpreters for the versions it must test. An interpreter
+# is never downloaded.
+nox.options.error_on_missing_interpreters = False
+nox.options.download_python = "never"
 
-PYTHON = ["3.11", "3.12", "3.13"]
+
+def supported_pythons() -> list[str]:
+    """Return the Python versions pyproject.toml's classifiers declare, oldest first."""
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    prefix = "Programming Language :: Python :: 3."
+    minors = sorted(
+        int(c.removeprefix(prefix))
+        for c in project["classifiers"]
+        if c.startswith(prefix) and c.removeprefix(prefix).isdigit()
+    )
+    return [f"3.{minor}" for minor in minors]
+
+
+def find_pyenv_pythons() -> None:
+    """Append pyenv's installed versions to PATH, so nox finds every one of them.
+
+    pyenv's shims answer only for the versions made active (``pyenv global``,
+    ``.python-version``); the interpreters themselves sit in ``versions/*/bin``. They go
+    at the end of PATH, behind everything already there.
+    """
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    found = sorted(str(bin_dir) for bin_dir in root.glob("3.*/bin") if bin_dir.is_dir())
+    os.environ["PATH"] = os.pathsep.join([*path, *(d for d in found if d not in path)])
+
+
+PYTHONS = supported_pythons()
+find_pyenv_pythons()
+
 #: The linter and type checker are pinned: a new release may format or infer differently.
 RUFF = "ruff==0.17.6"
 MYPY = "mypy==2.4.1"
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite with branch coverage."""
+    """Run the test suite with branch coverage, on each supported Python found here.
+
+    ``nox -s tests-3.13`` (or ``nox -s tests -p 3.13``) picks one version.
+    """
     session.install("-e", ".[test]")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
     session.run("coverage", "report")
@@ -46,9 +83,11 @@ def lowest_pins() -> list[str]:
     return pins
 
 
-@nox.session(name="tests-lowest")
+@nox.session(name="tests-lowest", python=PYTHONS[0])
 def tests_lowest(session: nox.Session) -> None:
     """Run the test suite on the lowest versions of the runtime dependencies we declare.
+
+    It runs on the oldest supported Python, the one those floors must install on.
 
     The pins are made from pyproject.toml's ``>=`` floors into a constraints file, so a
     floor raised or lowered there is what this session tests. The test tools themselves

@@ -20,7 +20,7 @@ import attrs
 from ._http import HeaderValue, Request, Response, Secret
 from ._limiter import Limiter, Limits
 from ._retry import RetryHooks, RetryPolicy, retry_call
-from ._transport import Timeout, Transport
+from ._transport import DEFAULT_MAX_BODY_SIZE, Timeout, Transport, body_too_large
 from .exceptions import APIError, DecodeError, MailStatsError, RateLimitError, redact
 
 T = TypeVar("T")
@@ -114,6 +114,7 @@ class ProviderClient:
         limits: Limits,
         retry: RetryPolicy,
         timeout: Timeout,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         rng: random.Random | None = None,
     ) -> None:
         self.provider = provider
@@ -121,6 +122,7 @@ class ProviderClient:
         self.limiter = Limiter(limits, name=provider)
         self.retry = retry
         self.timeout = timeout
+        self.max_body_size = max_body_size
         self.counters = Counters()
         self._owner = owner
         # Credentials are held as Secret objects only, so that no frame of the request
@@ -140,10 +142,6 @@ class ProviderClient:
     def __repr__(self) -> str:
         return f"<ProviderClient {self.provider} {self.base_url}>"
 
-    def check_open(self) -> None:
-        """Raise unless the owning session is open."""
-        self._owner._ensure_open()  # noqa: SLF001 - the session's own contract
-
     async def call(self, request: Request, decode: Callable[[Response], T]) -> T:
         """Send *request* (with retries) and return ``decode(response)``.
 
@@ -151,7 +149,7 @@ class ProviderClient:
             SessionClosedError: The session is closed.
             APIError: The provider answered with an error (after retries, if retryable).
             TransportError: No complete response (after retries).
-            DecodeError: The body did not fit.
+            DecodeError: The body did not fit, or was over ``max_body_size`` bytes.
         """
         transport = self._owner._ensure_open()  # noqa: SLF001
         url = self.base_url + request.path
@@ -162,6 +160,7 @@ class ProviderClient:
         limiter = self.limiter
         counters = self.counters
         timeout = self.timeout
+        max_body_size = self.max_body_size
         scrubbing = bool(self._secrets)
 
         async def attempt() -> T:
@@ -172,6 +171,9 @@ class ProviderClient:
                     response = await transport.send(request, url, timeout)
                 finally:
                     limiter.release()
+                if len(response.body) > max_body_size:
+                    # Whatever transport read it: the limit holds for every one.
+                    raise body_too_large(request.label, max_body_size)
                 if scrubbing and not 200 <= response.status < 300:
                     # An error reply may echo a credential: redact the whole body before
                     # any decoder reads a message from it or cuts an excerpt of it.

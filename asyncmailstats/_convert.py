@@ -19,15 +19,14 @@ from __future__ import annotations
 import enum
 import json
 import re
-import reprlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 import cattrs
 
 from ._extra import has_extra_field, record_hook
-from .exceptions import DecodeError
+from .exceptions import DecodeError, excerpt
 
 T = TypeVar("T")
 E = TypeVar("E", bound="OpenStrEnum")
@@ -204,14 +203,6 @@ def open_enum_hook(cls: type[E]) -> Callable[[Any, Any], E]:
     return structure_enum
 
 
-def register_renamed(converter: cattrs.Converter, cls: type[T], renames: Mapping[str, str]) -> None:
-    """Register a structure hook for attrs class *cls* reading field ``f`` from ``renames[f]``.
-
-    Fields not named in *renames* keep their own name on the wire.
-    """
-    converter.register_structure_hook(cls, record_hook(converter, cls, renames))
-
-
 def loads(body: bytes | str, *, endpoint: str | None = None) -> Any:
     """Parse a JSON body, raising :class:`DecodeError` for anything that is not JSON."""
     try:
@@ -241,31 +232,7 @@ def structure(
     ) as exc:
         name = getattr(cls, "__name__", str(cls))
         msg = f"response does not fit {name}: {type(exc).__name__}: {exc}"
-        raise DecodeError(msg, endpoint=endpoint, body=_short_repr(data)) from None
+        raise DecodeError(msg, endpoint=endpoint, body=excerpt(data, marker="")) from None
     except RecursionError:
         msg = "response nests too deeply"
         raise DecodeError(msg, endpoint=endpoint) from None
-
-
-_EXCERPT = reprlib.Repr()
-_EXCERPT.maxlevel = 6
-_EXCERPT.maxdict = _EXCERPT.maxlist = _EXCERPT.maxtuple = _EXCERPT.maxset = 10
-_EXCERPT.maxstring = _EXCERPT.maxother = 200
-
-
-def excerpt(value: Any, limit: int = 500) -> str:
-    """Return at most *limit* characters showing *value* for an error message.
-
-    Bytes are decoded leniently; anything else is shown with a bounded repr that never
-    recurses more than a few levels, so an excerpt of hostile, deeply nested JSON is
-    cheap and cannot raise :class:`RecursionError`.
-    """
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value[: limit * 4]).decode("utf-8", "replace")[:limit]
-    if isinstance(value, str):
-        return value[:limit]
-    return _EXCERPT.repr(value)[:limit]
-
-
-def _short_repr(data: Any) -> str:
-    return excerpt(data)

@@ -31,6 +31,7 @@ from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 import attrs
 
 from ._client import ProviderClient
+from ._validate import check_bool, check_int
 
 I = TypeVar("I")  # noqa: E741 - the conventional name of an input item type
 T = TypeVar("T")
@@ -99,7 +100,7 @@ class Failure(Outcome[I, T]):
         raise self.error
 
 
-def _retrieve(task: asyncio.Task[Any]) -> None:
+def retrieve(task: asyncio.Future[Any]) -> None:
     """Mark a finished task's exception as seen, so asyncio never logs it as lost."""
     if not task.cancelled():
         task.exception()
@@ -219,7 +220,7 @@ class _Work(Generic[I, T]):
         """
         self.workers.discard(task)
         if self.closed:  # cancelled by the shutdown, or finished too late to matter
-            _retrieve(task)
+            retrieve(task)
             return
         if task.cancelled():
             try:
@@ -285,7 +286,7 @@ class FanOut(Generic[I, T]):
         work = self._work
         if self._feeder is None and not work.closed:
             self._feeder = asyncio.ensure_future(work.feed(self._items))
-            self._feeder.add_done_callback(_retrieve)
+            self._feeder.add_done_callback(retrieve)
         while True:
             if work.closed:
                 raise StopAsyncIteration
@@ -412,17 +413,9 @@ def fan_out(
         msg = f"items must be an iterable or an async iterable, got {type(items).__name__}"
         raise TypeError(msg)
     explicit = concurrency is not None
-    if concurrency is None:
-        concurrency = DEFAULT_CONCURRENCY
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        msg = f"concurrency must be an int or None, got {type(concurrency).__name__}"
-        raise TypeError(msg)
-    if concurrency < 1:
-        msg = f"concurrency must be at least 1, got {concurrency}"
-        raise ValueError(msg)
-    if not isinstance(ordered, bool):
-        msg = f"ordered must be a bool, got {type(ordered).__name__}"
-        raise TypeError(msg)
+    concurrency = DEFAULT_CONCURRENCY if concurrency is None else concurrency
+    check_int("concurrency", concurrency, 1, kind="an int or None")
+    check_bool("ordered", ordered)
     if explicit:
         _warn_if_limited(fn, concurrency)
     return FanOut(fn, items, concurrency=concurrency, ordered=ordered)

@@ -18,7 +18,6 @@ import collections
 import logging
 import math
 import time
-from types import TracebackType
 from typing import Any
 
 import attrs
@@ -91,10 +90,6 @@ class Limiter:
         self._interval = 1.0 / limits.max_rate if limits.max_rate else 0.0
         self._rate_lock = asyncio.Lock()
         self._successes = 0
-
-    def slot(self) -> _Slot:
-        """Return an async context manager holding one slot for its duration."""
-        return _Slot(self)
 
     def try_acquire(self) -> bool:
         """Take a slot at once if nothing stands in the way, and return whether it did.
@@ -251,21 +246,3 @@ class Limiter:
         """Wake waiters that a raised limit now admits."""
         self.in_flight += 1
         self.release()
-
-
-class _Slot:
-    __slots__ = ("_limiter",)
-
-    def __init__(self, limiter: Limiter) -> None:
-        self._limiter = limiter
-
-    async def __aenter__(self) -> None:
-        await self._limiter.acquire()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._limiter.release()

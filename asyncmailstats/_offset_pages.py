@@ -27,48 +27,14 @@ import collections
 from collections.abc import Hashable, Sequence
 from typing import Any, Generic, Self, TypeVar
 
+from . import _offset_parts as parts
+from ._offset_parts import MAX_SEARCH_PAGES, REALIGN_ATTEMPTS, Request, retrieve, scan_from
 from ._page_source import Fetch, Page, PagedEndpoint, Parsed, from_fetch
-from .exceptions import PagingError, ResultWindowError
+from .exceptions import PagingError
 
 __all__ = ["MAX_SEARCH_PAGES", "REALIGN_ATTEMPTS", "OffsetPages", "offset_pages"]
 
 T = TypeVar("T")
-
-#: How many pages the stream asks for to find its anchor after losing it, beyond those
-#: needed to read the stretch the total's change allows (at most :data:`MAX_SEARCH_PAGES`).
-REALIGN_ATTEMPTS = 4
-MAX_SEARCH_PAGES = 16
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    # Mark the exception of an abandoned page as retrieved; awaiting still raises it.
-    if not task.cancelled():
-        task.exception()
-
-
-def _scan_from(scan: int | None, offset: int, got: int, furthest: int, lowest: int) -> int | None:
-    """Return where a search reads next page by page, or ``None`` to look at *furthest*.
-
-    The search looks where head growth puts the anchor until a reply covering that
-    place lacks it; then it reads from *lowest* on, skipping what the last reply (*got*
-    records from *offset*) covered.
-    """
-    if scan is None:
-        if not offset <= furthest < offset + got:
-            return None
-        scan = lowest
-    if offset <= scan < offset + got - 1:
-        scan = offset + got - 1
-    return scan
-
-
-class _Request:
-    __slots__ = ("count", "offset", "task")
-
-    def __init__(self, offset: int, count: int, task: asyncio.Task[Any]) -> None:
-        self.offset = offset
-        self.count = count
-        self.task = task
 
 
 class OffsetPages(Generic[T]):
@@ -108,7 +74,7 @@ class OffsetPages(Generic[T]):
         #: Whether the stream stopped at the ceiling before its total (with
         #: ``stop_at_ceiling``, instead of raising ``ResultWindowError``).
         self.stopped_at_ceiling = False
-        self._window: collections.deque[_Request] = collections.deque()
+        self._window: collections.deque[Request] = collections.deque()
         self._started = False
         self._next = 0  # where the next planned request's new records start
         self._end = 0  # where planning stops, as far as the last page tells
@@ -249,12 +215,7 @@ class OffsetPages(Generic[T]):
             return
         self._stalled += 1
         if self._stalled > REALIGN_ATTEMPTS:
-            msg = (
-                f"{self._label()}: the result grows ahead of the stream faster than pages "
-                f"of {self._page_size} can read it ({self._total} -> {total} results, "
-                f"{self._stalled} pages in a row with nothing new); ask for larger pages "
-                "or read a period that has ended"
-            )
+            msg = parts.outpaced(self._label(), self._page_size, self._total, total, self._stalled)
             raise self._error(msg, offset=base, total=total)
 
     def _plan(self, offset: int, count: int, got: int, total: int) -> None:
@@ -330,7 +291,7 @@ class OffsetPages(Generic[T]):
             furthest = max(0, was + moved)  # every arrival ahead of the anchor
             if self._ceiling is not None and furthest >= self._ceiling - 1:
                 self._at_ceiling(total)  # pushed past what offsets can reach
-            scan = _scan_from(scan, offset, len(items), furthest, max(0, was + min(0, moved) - 1))
+            scan = scan_from(scan, offset, len(items), furthest, max(0, was + min(0, moved) - 1))
             if scan is not None and scan > furthest:
                 break  # the whole stretch was read
             at = max(0, furthest - 1) if scan is None else scan
@@ -352,13 +313,7 @@ class OffsetPages(Generic[T]):
         shift = offset + start - self._base
         if shift == 0 and items[start - 1] == self._anchor_item:
             return
-        what = f"moved by {shift:+d} places" if shift else "changed its values"
-        msg = (
-            f"{self._label()}: the result changed while it was paged (the record read last "
-            f"{what}; total {self._total} -> {total}), and its order depends on values that "
-            "change, so the stream cannot tell what it missed; sort by the key instead, or "
-            "read a period that has ended"
-        )
+        msg = parts.moved(self._label(), shift, self._total, total)
         raise self._error(msg, offset=self._base, total=total)
 
     def _adopt(self, limit: int | None) -> None:
@@ -384,8 +339,8 @@ class OffsetPages(Generic[T]):
             if count <= 0 or offset + count <= self._next:
                 break
             task = loop.create_task(fetch(offset, count))
-            task.add_done_callback(_retrieve)
-            self._window.append(_Request(offset, count, task))
+            task.add_done_callback(retrieve)
+            self._window.append(Request(offset, count, task))
             self._next = offset + count
             sent = True
         return sent
@@ -419,12 +374,7 @@ class OffsetPages(Generic[T]):
         if self._stop_at_ceiling:
             self.stopped_at_ceiling = True
             raise StopAsyncIteration
-        hint = f"; {self._narrow_hint}" if self._narrow_hint else ""
-        msg = (
-            f"reached the provider's offset ceiling: only {ceiling} of {total} results "
-            f"can be paged{hint}"
-        )
-        raise ResultWindowError(msg, total=total, ceiling=ceiling)
+        raise parts.ceiling_error(total, ceiling, self._narrow_hint)
 
     def _label(self) -> str:
         return self._source.label or "paged endpoint"
@@ -439,21 +389,11 @@ class OffsetPages(Generic[T]):
         )
 
     def _empty(self, offset: int, total: int) -> None:
-        msg = (
-            f"{self._label()}: the page at offset {offset} came back empty although the "
-            f"total says {total} results; the server's total does not match what it serves "
-            "(a total that ignores the filter?), so the stream stops rather than miss records"
-        )
+        msg = parts.empty_page(self._label(), offset, total)
         raise self._error(msg, offset=offset, total=total)
 
     def _lost(self, offset: int, total: int) -> None:
-        msg = (
-            f"{self._label()}: the result moved while it was paged and the stream could not "
-            f"find where it had got to: the record read last (at offset {self._base - 1}) "
-            f"is neither where the next page expected it nor near where the total's change "
-            f"({self._total} -> {total}) would put it; records were removed or reordered, "
-            "so going on could skip or repeat some"
-        )
+        msg = parts.lost(self._label(), self._base - 1, self._total, total)
         raise self._error(msg, offset=offset, total=total)
 
     # ------------------------------------------------------------------ closing

@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from ._offset_pages import OffsetPages, offset_pages
 from ._page_source import Fetch, Page, PagedEndpoint, Parsed
+from ._validate import check_int
 
 __all__ = [
     "Fetch",
@@ -50,21 +51,11 @@ class PageSource(Protocol[T]):
     async def aclose(self) -> None: ...
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{name} must be an int, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < minimum:
-        msg = f"{name} must be at least {minimum}, got {value}"
-        raise ValueError(msg)
-    return value
-
-
 def check_limit(limit: object) -> int | None:
     """Validate a stream's ``limit`` (``None`` or an int >= 0)."""
     if limit is None:
         return None
-    return _check_int("limit", limit, 0)
+    return check_int("limit", limit, 0)
 
 
 def check_paging(limit: object, page_size: object, max_page_size: int, prefetch: object) -> int:
@@ -75,10 +66,10 @@ def check_paging(limit: object, page_size: object, max_page_size: int, prefetch:
         ValueError: An argument is out of range.
     """
     check_limit(limit)
-    _check_int("prefetch", prefetch, 1)
+    check_int("prefetch", prefetch, 1)
     if page_size is None:
         return max_page_size
-    size = _check_int("page_size", page_size, 1)
+    size = check_int("page_size", page_size, 1)
     if size > max_page_size:
         msg = f"page_size must be at most {max_page_size}, got {size}"
         raise ValueError(msg)

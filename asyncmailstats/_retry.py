@@ -19,6 +19,7 @@ from typing import Final, TypeVar
 
 import attrs
 
+from ._validate import int_validator
 from .exceptions import APIError, MailStatsError, RateLimitError, TransportError
 
 T = TypeVar("T")
@@ -28,15 +29,6 @@ _log = logging.getLogger("asyncmailstats.retry")
 
 #: HTTP statuses worth another attempt.
 RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{attribute.name} must be an int, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < 1:
-        msg = f"{attribute.name} must be at least 1, got {value}"
-        raise ValueError(msg)
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -60,7 +52,7 @@ class RetryPolicy:
             asking for more makes :class:`~asyncmailstats.RateLimitError` surface at once.
     """
 
-    max_attempts: int = attrs.field(default=4, validator=_positive_int)
+    max_attempts: int = attrs.field(default=4, validator=int_validator(1))
     initial_delay: float = attrs.field(default=0.5, validator=_non_negative)
     max_delay: float = attrs.field(default=8.0, validator=_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)

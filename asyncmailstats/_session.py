@@ -185,8 +185,13 @@ class Session:
         limits: Default :class:`Limits` of each provider client.
         retry: Default :class:`RetryPolicy` of each provider client.
         timeout: Time limits of each attempt.
-        max_body_size: Largest response body accepted, in bytes.
-        transport: A custom :class:`Transport` (tests); the default uses aiohttp.
+        max_body_size: Largest response body accepted, in bytes, whatever the transport:
+            a longer one raises :class:`~asyncmailstats.DecodeError` (not retried). The
+            default transport refuses it while it streams in; a body from a custom
+            *transport* is measured once the transport returns it.
+        transport: A custom :class:`Transport` (tests); the default uses aiohttp. The
+            session calls its ``open()`` when it opens and its ``aclose()`` when it
+            closes.
     """
 
     def __init__(
@@ -210,7 +215,7 @@ class Session:
         self.limits = limits or Limits()
         self.retry = retry or RetryPolicy()
         self.timeout = timeout or Timeout()
-        self._own_transport = transport is None
+        self.max_body_size = max_body_size
         self._transport: Transport = transport or AiohttpTransport(max_body_size=max_body_size)
         self._state = _State.UNOPENED
         # One provider client per provider, base URL and credential: asking twice for
@@ -240,8 +245,7 @@ class Session:
         if self._state is _State.OPEN:
             msg = "this session is already open"
             raise RuntimeError(msg)
-        if isinstance(self._transport, AiohttpTransport):
-            self._transport.open()
+        self._transport.open()
         self._state = _State.OPEN
 
     async def aclose(self) -> None:
@@ -315,6 +319,7 @@ class Session:
             limits=limits or self.limits,
             retry=retry or self.retry,
             timeout=self.timeout,
+            max_body_size=self.max_body_size,
         )
         self._clients[key] = client
         return client

@@ -60,7 +60,21 @@ class Timeout:
 
 
 class Transport(Protocol):
-    """Sends one request and returns its complete response."""
+    """Sends one request and returns its complete response.
+
+    A :class:`~asyncmailstats.Session` calls :meth:`open` once when it opens (inside the
+    running event loop), :meth:`send` for every attempt while it is open, and
+    :meth:`aclose` once when it closes, if it was opened.
+
+    The session refuses, with :class:`~asyncmailstats.DecodeError`, any response whose
+    body is longer than its ``max_body_size``, whatever transport read it. A transport
+    may refuse a body earlier, while it streams in, as :class:`AiohttpTransport` does
+    with its own ``max_body_size``.
+    """
+
+    def open(self) -> None:
+        """Get ready to send; runs inside the event loop that will use the transport."""
+        ...
 
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
         """Send *request* to *url* and return the response with its whole body.
@@ -76,7 +90,13 @@ class Transport(Protocol):
 
 
 class AiohttpTransport:
-    """A :class:`Transport` on one shared ``aiohttp.ClientSession``."""
+    """A :class:`Transport` on one shared ``aiohttp.ClientSession``.
+
+    Args:
+        max_body_size: The largest body read, in bytes. A longer one is refused while it
+            streams in (or at once, from its ``Content-Length``), so it is never held
+            whole in memory. A session builds its default transport with its own limit.
+    """
 
     def __init__(self, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE) -> None:
         self._session: aiohttp.ClientSession | None = None
@@ -178,7 +198,7 @@ class AiohttpTransport:
         limit = self.max_body_size
         length = resp.content_length
         if length is not None and length > limit:
-            raise _too_large(label, limit)
+            raise body_too_large(label, limit)
         if length is not None and "Content-Encoding" not in resp.headers:
             # What Content-Length announces is what arrives: read it in one go.
             return await resp.read()
@@ -189,7 +209,7 @@ class AiohttpTransport:
         async for chunk in resp.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > limit:
-                raise _too_large(label, limit)
+                raise body_too_large(label, limit)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -199,6 +219,7 @@ def _describe(timeout: Timeout) -> str:
     return ", ".join(parts) or "no limit"
 
 
-def _too_large(label: str, limit: int) -> DecodeError:
+def body_too_large(label: str, limit: int) -> DecodeError:
+    """Return the error that refuses a body over *limit* bytes, for the endpoint *label*."""
     msg = f"response body is larger than the {limit}-byte maximum; refused"
     return DecodeError(msg, endpoint=label)

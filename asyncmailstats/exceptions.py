@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import reprlib
 from collections.abc import Iterable
 from typing import Final
 from urllib.parse import quote, quote_plus
@@ -75,20 +76,40 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 6
+_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = 10
+_REPR.maxstring = _REPR.maxother = 200
+
+
+def excerpt(value: object, limit: int = BODY_EXCERPT_CHARS, *, marker: str = "…") -> str:
+    """Return at most *limit* characters showing *value*, then *marker* if it was cut.
+
+    Bytes are decoded leniently (only as many as can be shown); anything that is not
+    text is shown with a bounded repr that never recurses more than a few levels, so an
+    excerpt of hostile, deeply nested JSON is cheap and cannot raise
+    :class:`RecursionError`.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        # A UTF-8 character is at most 4 bytes: decode only what can be shown.
+        text = bytes(value[: 4 * limit + 4]).decode("utf-8", "replace")
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = _REPR.repr(value)
+    if len(text) > limit:
+        return text[:limit] + marker
+    return text
+
+
+def _excerpt(body: bytes | str | None) -> str | None:
+    """Return the excerpt an error shows of *body* (``None`` for none)."""
+    return None if body is None else excerpt(body)
+
+
 def _keep(body: bytes | str | None) -> str | None:
     """Return the start of *body* an error keeps until it is redacted (then cut)."""
-    return excerpt(body, BODY_EXCERPT_CHARS + _REDACT_MARGIN)
-
-
-def excerpt(body: bytes | str | None, limit: int = BODY_EXCERPT_CHARS) -> str | None:
-    """Return at most *limit* characters of *body*, decoded leniently."""
-    if body is None:
-        return None
-    # A UTF-8 character is at most 4 bytes: decode only what can be shown.
-    text = body[: 4 * limit + 4].decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if len(text) > limit:
-        return text[:limit] + "…"
-    return text
+    return None if body is None else excerpt(body, BODY_EXCERPT_CHARS + _REDACT_MARGIN)
 
 
 class MailStatsError(Exception):
@@ -142,7 +163,7 @@ class APIError(MailStatsError):
         self.provider = provider
         self.status = status
         self.code = code
-        self.body = excerpt(body)
+        self.body = _excerpt(body)
         self.endpoint = endpoint
         # The longer text the excerpt was cut from: redact() works on it, then cuts again.
         self._raw_body = _keep(body)
@@ -273,7 +294,7 @@ class DecodeError(MailStatsError):
     ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
-        self.excerpt = excerpt(body)
+        self.excerpt = _excerpt(body)
         self._raw_excerpt = _keep(body)
 
     def redact(self, secrets: Iterable[str]) -> None:

@@ -226,6 +226,9 @@ class CannedTransport:
         self.response = response
         self.sent = 0
 
+    def open(self) -> None:
+        return None
+
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
         self.sent += 1
         return self.response

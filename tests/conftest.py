@@ -34,9 +34,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 class MemoryTransport:
     """A transport that answers through ``handler`` without any network.
 
-    It records every request (with the URL and timeout it was sent with) and the most
-    requests it saw in flight at once. A handler may return a response (or an awaitable
-    of one) or raise, e.g. a ``TransportError`` standing for a dropped connection.
+    It records every request (with the URL and timeout it was sent with), the most
+    requests it saw in flight at once, and how often it was opened and closed. A handler
+    may return a response (or an awaitable of one) or raise, e.g. a ``TransportError``
+    standing for a dropped connection.
     """
 
     def __init__(self, handler: MemoryHandler | None = None) -> None:
@@ -44,7 +45,13 @@ class MemoryTransport:
         self.sent: list[tuple[Request, str, Timeout]] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self.closed = False
+        self.opens = 0
+        self.closes = 0
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called."""
+        return self.closes > 0
 
     @property
     def requests(self) -> list[Request]:
@@ -63,8 +70,11 @@ class MemoryTransport:
         finally:
             self.in_flight -= 1
 
+    def open(self) -> None:
+        self.opens += 1
+
     async def aclose(self) -> None:
-        self.closed = True
+        self.closes += 1
 
 
 @pytest.fixture

@@ -15,9 +15,11 @@ from .. import exceptions as exc
 from .._session import Session
 from .._version import __version__
 from ..sync import SyncError
-from ._export import TOKEN_ENV, add_export_parser, run_export
+from ._credentials import TOKEN_ENV
+from ._export import add_export_parser, run_export
 from ._parser import CliParser, report_usage
-from ._sync import add_sync_parser, run_sync
+from ._sync import run_sync
+from ._sync_parser import add_sync_parser
 from ._target import UsageError
 
 #: Exit status after Ctrl-C, as shells report a SIGINT.

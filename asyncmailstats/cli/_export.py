@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final
 
 from .._limiter import Limits
 from .._paging import Paginator
 from .._session import Session
+from ._credentials import (
+    TOKEN_ENV,
+    add_auth_header_option,
+    add_credential_options,
+    open_api,
+    resolve_token,
+)
 from ._export_endpoints import DYNAMIC_STATS, ENDPOINTS, POSTMARK_STATS, Endpoint, given
 from ._export_values import MAX_YEAR, MIN_YEAR, whole
 from ._export_values import check_order as in_order
@@ -35,12 +39,6 @@ __all__ = [
     "run_export",
 ]
 
-TOKEN_ENV: Final = {
-    "postmark": "POSTMARK_SERVER_TOKEN",
-    "emailconsul": "EMAILCONSUL_API_KEY",
-    "getresponse": "GETRESPONSE_API_KEY",
-}
-
 #: What the common options say, by provider.
 _EXPORT_HELP: Final = {
     "postmark": "Postmark messages, opens, clicks and stats",
@@ -51,27 +49,10 @@ _EXPORT_HELP: Final = {
 
 def _common(parser: argparse.ArgumentParser, endpoint: Endpoint) -> None:
     """Add the options every endpoint of *endpoint*'s provider has."""
-    env = TOKEN_ENV[endpoint.provider]
     out = parser.add_argument_group("output and connection")
-    tokens = out.add_mutually_exclusive_group()
-    tokens.add_argument(
-        "--token",
-        help=f"credential (default: ${env}); never printed by the command, but visible "
-        f"to other local users in the process list: prefer ${env} or --token-file",
-    )
-    tokens.add_argument(
-        "--token-file",
-        metavar="PATH",
-        help="read the credential from this file (one line; the trailing newline is dropped)",
-    )
-    out.add_argument("--base-url", metavar="URL", help="API root (e.g. a fake server's URL)")
+    add_credential_options(out, endpoint.provider)
     if endpoint.provider == "emailconsul":
-        out.add_argument(
-            "--auth-header",
-            default="X-API-Key",
-            metavar="NAME",
-            help="the header that carries the API key (default: X-API-Key)",
-        )
+        add_auth_header_option(out)
     out.add_argument(
         "--format",
         choices=FORMATS,
@@ -220,49 +201,6 @@ def check_order(args: argparse.Namespace, endpoint: Endpoint) -> None:
             raise UsageError(msg)
 
 
-def _api(session: Session, args: argparse.Namespace, token: str) -> Any:
-    extra: dict[str, Any] = {"limits": Limits(max_concurrency=args.concurrency)}
-    if args.base_url:
-        extra["base_url"] = args.base_url
-    if args.provider == "postmark":
-        return session.postmark(server_token=token, **extra)
-    if args.provider == "emailconsul":
-        return session.emailconsul(api_key=token, auth_header=args.auth_header, **extra)
-    return session.getresponse(api_key=token, **extra)
-
-
-def _read_token_file(path: str) -> str:
-    try:
-        with Path(path).open(encoding="utf-8") as file:
-            token = file.read()
-    except (OSError, UnicodeError) as error:
-        msg = f"--token-file {path}: {getattr(error, 'strerror', None) or error}"
-        raise UsageError(msg) from None
-    token = token.removesuffix("\n").removesuffix("\r")
-    if not token.strip():
-        msg = f"--token-file {path} is empty"
-        raise UsageError(msg)
-    return token
-
-
-def resolve_token(args: argparse.Namespace) -> str:
-    """Return the credential from ``--token``, ``--token-file`` or the environment."""
-    env = TOKEN_ENV[args.provider]
-    if getattr(args, "token_file", None):
-        return _read_token_file(args.token_file)
-    if args.token:
-        print(
-            "asyncmailstats: warning: --token is visible to other local users in the "
-            f"process list; prefer the environment variable {env} or --token-file",
-            file=sys.stderr,
-        )
-    token = args.token or os.environ.get(env, "")
-    if not token:
-        msg = f"no credential: set {env}, or pass --token-file or --token"
-        raise UsageError(msg)
-    return str(token)
-
-
 async def _drain(result: Any, writer: RecordWriter, progress: Progress) -> None:
     if isinstance(result, Paginator):
         async with result.pages() as pages:
@@ -313,7 +251,7 @@ async def run_export(args: argparse.Namespace, *, session_factory: Callable[[], 
         check_target(args.out)
     token = resolve_token(args)
     async with session_factory() as session:
-        api = _api(session, args, token)
+        api = open_api(session, args, token, limits=Limits(max_concurrency=args.concurrency))
         result = _create(api, endpoint, args)
         if inspect.isawaitable(result):
             # A coroutine checks its arguments when it starts, before its request; the

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import attrs
 
-from ._export import TOKEN_ENV
+from ._credentials import TOKEN_ENV
 from ._target import UsageError
 
 if TYPE_CHECKING:

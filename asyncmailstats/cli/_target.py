@@ -70,12 +70,17 @@ def check_target(path: str | os.PathLike[str]) -> None:
             msg = f"--out {path} is not writable"
             raise UsageError(msg)
         return
+    check_folder(f"--out {path}", target)
+
+
+def check_folder(option: str, target: str | os.PathLike[str]) -> None:
+    """Refuse *target* when its folder is missing or not writable (*option* names it)."""
     folder = Path(os.path.realpath(target)).parent
     if not folder.is_dir():
-        msg = f"--out {path}: folder {folder} does not exist"
+        msg = f"{option}: folder {folder} does not exist"
         raise UsageError(msg)
     if not os.access(folder, os.W_OK | os.X_OK):
-        msg = f"--out {path}: folder {folder} is not writable"
+        msg = f"{option}: folder {folder} is not writable"
         raise UsageError(msg)
 
 

@@ -13,19 +13,10 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._convert import loads, structure
+from .._errors import make_status_error
 from .._http import Request, Response
 from .._page_source import Parsed
-from .._retry import parse_retry_after
-from ..exceptions import (
-    APIError,
-    AuthenticationError,
-    DecodeError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-)
+from ..exceptions import DecodeError
 from ._convert import CONVERTER, PagedBody, SeriesBody
 from .models import (
     DeliveryDay,
@@ -251,9 +242,14 @@ def _code_from(data: dict[str, Any]) -> int | None:
     return None
 
 
-def error_for(response: Response, endpoint: str) -> APIError:
-    """Return the error a non-2xx *response* stands for."""
+def raise_for_status(response: Response, *, endpoint: str) -> None:
+    """Raise the error a non-2xx *response* stands for; do nothing for a 2xx one.
+
+    The message and code come from the body when it has them; the status picks the class.
+    """
     status = response.status
+    if 200 <= status < 300:
+        return
     message, code = _error_details(response.body)
     if message is None:
         try:
@@ -261,40 +257,11 @@ def error_for(response: Response, endpoint: str) -> APIError:
         except ValueError:
             phrase = "error"
         message = f"HTTP {status} {phrase}"
-    fields: dict[str, Any] = {
-        "provider": PROVIDER,
-        "status": status,
-        "code": code,
-        "body": response.body,
-        "endpoint": endpoint,
-    }
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        retry_after = parse_retry_after(response.header("retry-after"))
-        return RateLimitError(message, retry_after=retry_after, **fields)
-    cls: type[APIError]
-    if status in (HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY):
-        cls = InvalidRequestError
-    elif status == HTTPStatus.UNAUTHORIZED:
-        cls = AuthenticationError
-    elif status == HTTPStatus.FORBIDDEN:
-        cls = PermissionDeniedError
-    elif status == HTTPStatus.NOT_FOUND:
-        cls = NotFoundError
-    elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-        cls = ServerError
-    else:
-        cls = APIError
-    return cls(message, **fields)
-
-
-def raise_for_status(response: Response, endpoint: str) -> None:
-    """Raise the error a non-2xx *response* stands for; do nothing for a 2xx one."""
-    if not 200 <= response.status < 300:
-        raise error_for(response, endpoint)
+    raise make_status_error(PROVIDER, response, message, endpoint=endpoint, code=code)
 
 
 def _body(response: Response, endpoint: str, cls: type[T], converter: cattrs.Converter) -> T:
-    raise_for_status(response, endpoint)
+    raise_for_status(response, endpoint=endpoint)
     return _parse_body(response.body, endpoint, cls, converter)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from .._fanout import Failure, FanOut, fan_out
 from .._text import check_encodable
+from .._validate import check_int
 from ..exceptions import SessionClosedError
 from ._jsonrpc import ApiKey, encode_call
 from ._wire import (
@@ -55,16 +56,6 @@ DEFAULT_BATCH_CONCURRENCY: Final = 4
 
 TimeCondition = TimeRange | Mapping[str, Any]
 TextCondition = str | Mapping[str, str]
-
-
-def _check_count(value: object, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{name} must be an int, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not low <= value <= high:
-        msg = f"{name} must be between {low} and {high}, got {value}"
-        raise ValueError(msg)
-    return value
 
 
 async def _each(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
@@ -219,7 +210,7 @@ class GetResponseAPI:
                 check_id(message_id, "each of message_ids")
         checked = check_grouping(grouping)
         created = None if created_on is None else time_condition(created_on, "created_on")
-        batch_size = _check_count(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
+        batch_size = check_int("batch_size", batch_size, 1, MAX_BATCH_SIZE)
         # fan_out() checks concurrency and ordered, here, before anything runs.
         batches = self._stats_batches(message_ids, checked, created, batch_size)
         send = partial(self._send_stats_batch, grouping=checked)

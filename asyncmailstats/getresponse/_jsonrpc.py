@@ -7,7 +7,7 @@ replies are matched to their calls by ``id``, in any order.
 
 The API key travels inside the request body, so nothing here ever puts a request body
 into an error, and every text taken from a response (error messages, body excerpts) has
-the caller's secrets replaced before it reaches an exception.
+the caller's secrets replaced before the exception holding it is raised or returned.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from __future__ import annotations
 import http
 import json
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
 
-from .._convert import excerpt, loads
+from .._convert import loads
+from .._errors import make_status_error
 from .._http import Response, Secret, SecretBody
-from .._retry import parse_retry_after
 from ..exceptions import (
     BODY_EXCERPT_CHARS,
     APIError,
@@ -32,12 +32,9 @@ from ..exceptions import (
     MailStatsError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    secret_spellings,
+    excerpt,
 )
 from ..exceptions import REDACTED as _REDACTED
-from ..exceptions import redact as _redact
 
 #: The provider name errors carry.
 PROVIDER: Final = "getresponse"
@@ -51,15 +48,7 @@ REDACTED: Final = _REDACTED
 
 CallId = int | str
 
-_STATUS_ERRORS: Final[Mapping[int, type[APIError]]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    413: InvalidRequestError,
-    422: InvalidRequestError,
-    429: RateLimitError,
-}
+E = TypeVar("E", APIError, DecodeError)
 
 
 class ApiKey:
@@ -148,21 +137,11 @@ class Reply:
     error: MailStatsError | None = None
 
 
-def scrub(text: str, secrets: Collection[str]) -> str:
-    """Return *text* with every non-empty secret replaced by ``<redacted>``.
-
-    Each secret is replaced in every spelling a reply may use: as is, JSON-escaped and
-    percent-encoded (:func:`~asyncmailstats.exceptions.secret_spellings`).
-    """
-    return _redact(text, secrets)
-
-
-def _excerpt(body: bytes | str, secrets: Collection[str]) -> str:
-    # Keep enough to fill an error's excerpt even after every secret is replaced, and no
-    # more: a secret cut at the end is scrubbed with the rest, since its whole is kept.
-    longest = max((len(s) for secret in secrets for s in secret_spellings(secret)), default=0)
-    text = excerpt(body, BODY_EXCERPT_CHARS + longest + 1)
-    return scrub(text, secrets)
+def _redacted(error: E, secrets: Collection[str]) -> E:
+    """Return *error* with every spelling of every secret replaced in its texts."""
+    if secrets:
+        error.redact(secrets)
+    return error
 
 
 def error_class(code: int | None, message: str) -> type[APIError]:
@@ -211,34 +190,29 @@ def error_from_object(
     try:
         body = json.dumps(error, ensure_ascii=False, default=str)
     except (RecursionError, ValueError):  # nested too deeply to render whole
-        body = _excerpt(excerpt(error, 4 * BODY_EXCERPT_CHARS), secrets)
-    return cls(
-        scrub(message, secrets),
-        provider=PROVIDER,
-        status=status,
-        code=code,
-        body=scrub(body, secrets),
-        endpoint=endpoint,
-    )
+        body = excerpt(error, 4 * BODY_EXCERPT_CHARS, marker="")
+    found = cls(message, provider=PROVIDER, status=status, code=code, body=body, endpoint=endpoint)
+    return _redacted(found, secrets)
 
 
-def _by_text_first(
-    by_text: type[APIError], by_status: type[APIError], status: int
-) -> type[APIError]:
-    """Return the class for an error reply, its message text first.
+def _class_from_text(by_text: type[APIError] | None, status: int) -> type[APIError] | None:
+    """Return the class an error reply's message names, or ``None`` to go by the status.
 
     A refused key or address (GetResponse answers a bad key with HTTP 403) is told by its
     message whatever the status; another recognised message decides too, except that a
-    429 stays a rate limit and a 5xx a server error, so that both are still retried.
+    429 stays a rate limit and a 5xx a server error, so that both are still retried. A
+    413 without a recognised message is an invalid request: the body was too large.
     """
     if by_text in (AuthenticationError, PermissionDeniedError):
         return by_text
-    if by_text is JSONRPCError or status == 429 or status >= 500:
-        return by_status
-    return by_text
+    if by_text not in (None, JSONRPCError) and status != 429 and status < 500:
+        return by_text
+    if status == 413:
+        return InvalidRequestError
+    return None
 
 
-def check_status(response: Response, *, endpoint: str, secrets: Collection[str] = ()) -> None:
+def raise_for_status(response: Response, *, endpoint: str, secrets: Collection[str] = ()) -> None:
     """Raise the error for a reply whose HTTP status is not 200.
 
     Raises:
@@ -254,6 +228,7 @@ def check_status(response: Response, *, endpoint: str, secrets: Collection[str] 
         msg = "HTTP 204 without a reply: the call was taken for a notification"
         raise DecodeError(msg, endpoint=endpoint)
     code: int | None = None
+    by_text: type[APIError] | None = None
     try:
         message = http.HTTPStatus(status).phrase
     except ValueError:
@@ -262,41 +237,34 @@ def check_status(response: Response, *, endpoint: str, secrets: Collection[str] 
         data = json.loads(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
-    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else APIError)
     if isinstance(data, Mapping) and isinstance(data.get("error"), Mapping):
         detail = error_from_object(data["error"], status=status, endpoint=endpoint)
-        message, code = detail.message, detail.code
-        cls = _by_text_first(type(detail), cls, status)
-    body = _excerpt(response.body, secrets)
-    message = scrub(message, secrets)
-    if cls is RateLimitError:
-        retry_after = parse_retry_after(response.header("retry-after"))
-        raise RateLimitError(
-            message,
-            provider=PROVIDER,
-            status=status,
-            code=code,
-            body=body,
-            endpoint=endpoint,
-            retry_after=retry_after,
-        )
-    raise cls(message, provider=PROVIDER, status=status, code=code, body=body, endpoint=endpoint)
+        message, code, by_text = detail.message, detail.code, type(detail)
+    error = make_status_error(
+        PROVIDER,
+        response,
+        message,
+        endpoint=endpoint,
+        code=code,
+        cls=_class_from_text(by_text, status),
+    )
+    raise _redacted(error, secrets)
 
 
 def _load(response: Response, *, endpoint: str, secrets: Collection[str]) -> Any:
     try:
         return loads(response.body, endpoint=endpoint)
     except DecodeError as exc:
-        raise DecodeError(
-            str(exc.args[0]), endpoint=endpoint, body=_excerpt(response.body, secrets)
-        ) from None
+        error = DecodeError(str(exc.args[0]), endpoint=endpoint, body=response.body)
+        raise _redacted(error, secrets) from None
 
 
 def _reply(obj: Any, *, status: int, endpoint: str, secrets: Collection[str]) -> Reply:
     """Read one reply object; a malformed one raises :class:`DecodeError`."""
     if not isinstance(obj, Mapping):
         msg = f"JSON-RPC reply is not an object but {type(obj).__name__}"
-        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(excerpt(obj), secrets))
+        failure = DecodeError(msg, endpoint=endpoint, body=excerpt(obj, marker=""))
+        raise _redacted(failure, secrets)
     call_id = obj.get("id")
     if isinstance(call_id, bool) or not isinstance(call_id, int | str | None):
         msg = f"JSON-RPC reply has an invalid id of type {type(call_id).__name__}"
@@ -308,7 +276,8 @@ def _reply(obj: Any, *, status: int, endpoint: str, secrets: Collection[str]) ->
         return Reply(id=call_id, error=err)
     if "result" not in obj:
         msg = "JSON-RPC reply has neither result nor error"
-        raise DecodeError(msg, endpoint=endpoint, body=_excerpt(excerpt(obj), secrets))
+        failure = DecodeError(msg, endpoint=endpoint, body=excerpt(obj, marker=""))
+        raise _redacted(failure, secrets)
     if call_id is None:
         msg = "JSON-RPC result without an id"
         raise DecodeError(msg, endpoint=endpoint)
@@ -329,7 +298,7 @@ def decode_reply(
         APIError: The HTTP status is an error, or the reply carries a JSON-RPC error.
         DecodeError: The body is not a JSON-RPC reply to call *call_id*.
     """
-    check_status(response, endpoint=endpoint, secrets=secrets)
+    raise_for_status(response, endpoint=endpoint, secrets=secrets)
     data = _load(response, endpoint=endpoint, secrets=secrets)
     if isinstance(data, list) and len(data) == 1:
         data = data[0]
@@ -360,7 +329,7 @@ def decode_batch(
             single error object.
         DecodeError: The body is not JSON, or not a JSON-RPC batch reply.
     """
-    check_status(response, endpoint=endpoint, secrets=secrets)
+    raise_for_status(response, endpoint=endpoint, secrets=secrets)
     data = _load(response, endpoint=endpoint, secrets=secrets)
     if isinstance(data, Mapping):
         whole = _reply(data, status=response.status, endpoint=endpoint, secrets=secrets)

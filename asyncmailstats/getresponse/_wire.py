@@ -15,11 +15,11 @@ from typing import Any, Final
 import attrs
 import cattrs
 
-from .._convert import excerpt, structure
+from .._convert import structure
 from .._fanout import Failure, Success
 from .._http import Request, Response, SecretBody
 from .._text import check_encodable
-from ..exceptions import DecodeError
+from ..exceptions import DecodeError, excerpt
 from ._convert import CONVERTER
 from ._jsonrpc import (
     MAX_REQUEST_BYTES,
@@ -300,7 +300,7 @@ def _keyed(result: Any, what: str, label: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(result, Mapping):
         msg = f"{what} result is not an object keyed by ID but {type(result).__name__}"
-        raise DecodeError(msg, endpoint=label, body=excerpt(result, 200))
+        raise DecodeError(msg, endpoint=label, body=excerpt(result, 200, marker=""))
     return result
 
 

@@ -7,8 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Final, TypeVar, cast
 
 from .._paging import PagedEndpoint, PageSource, Paginator, check_paging
+from .._validate import check_int
 from . import _decode, _wire
-from ._base import check_positive, message_key
+from ._base import message_key
 from ._events import EventMethods
 from ._stats import StatsMethods
 from ._streams import history_pages, window_pages
@@ -218,7 +219,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
         concurrency: object,
         limit: int | None,
     ) -> Paginator[T]:
-        workers = check_positive("concurrency", concurrency)
+        workers = check_int("concurrency", concurrency, 1)
 
         async def fetch_all(message_id: str) -> Sequence[T]:
             return await events(message_id).to_list()

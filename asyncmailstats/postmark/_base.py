@@ -7,6 +7,7 @@ from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .._page_source import PagedEndpoint, Parsed
+from .._validate import check_int
 from ._decode import raise_for_status
 
 if TYPE_CHECKING:
@@ -32,24 +33,13 @@ def click_key(record: Click) -> Hashable:
     return (record.message_id, record.recipient, record.received_at, record.original_link)
 
 
-def check_positive(name: str, value: object) -> int:
-    """Return *value* if it is an int >= 1; raise ``TypeError`` / ``ValueError`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{name} must be an int, got {type(value).__name__}"
-        raise TypeError(msg)
-    if value < 1:
-        msg = f"{name} must be at least 1, got {value}"
-        raise ValueError(msg)
-    return value
-
-
 #: The longest message retention ``retention_days`` may name: about a hundred years.
 MAX_RETENTION_DAYS: Final = 36_500
 
 
 def check_retention(value: object) -> int:
     """Return *value* if it is an int from 1 to :data:`MAX_RETENTION_DAYS`; raise otherwise."""
-    days = check_positive("retention_days", value)
+    days = check_int("retention_days", value, 1)
     if days > MAX_RETENTION_DAYS:
         msg = f"retention_days must be at most {MAX_RETENTION_DAYS}, got {days}"
         raise ValueError(msg)

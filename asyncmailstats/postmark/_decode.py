@@ -12,9 +12,9 @@ from typing import Any, Final, TypeVar
 import cattrs
 
 from .._convert import loads, structure
+from .._errors import make_status_error
 from .._http import Response
 from .._page_source import Parsed
-from .._retry import parse_retry_after
 from ..exceptions import (
     APIError,
     AuthenticationError,
@@ -22,10 +22,9 @@ from ..exceptions import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    RateLimitError,
     ServerError,
 )
-from . import _convert as wire
+from . import _convert
 from ._wire import (
     CLICKS_ENDPOINT,
     DETAILS_ENDPOINT,
@@ -58,10 +57,10 @@ def _error_fields(response: Response) -> tuple[int | None, str | None]:
     except DecodeError:
         data = None
     if isinstance(data, dict):
-        raw_code = data.get(wire.ERROR_CODE)
+        raw_code = data.get(_convert.ERROR_CODE)
         if isinstance(raw_code, int) and not isinstance(raw_code, bool):
             code = raw_code
-        raw_message = data.get(wire.ERROR_MESSAGE)
+        raw_message = data.get(_convert.ERROR_MESSAGE)
         if isinstance(raw_message, str) and raw_message:
             message = raw_message
     if code is None:
@@ -71,50 +70,49 @@ def _error_fields(response: Response) -> tuple[int | None, str | None]:
     return code, message
 
 
-def error_from_response(  # noqa: PLR0911 - one return per row of the error table
-    response: Response, *, endpoint: str
-) -> APIError:
-    """Return the error a non-success reply stands for.
+def _class_from_code(code: int | None, status: int) -> type[APIError] | None:
+    """Return the class Postmark's ``ErrorCode`` decides, or ``None`` to go by the status.
 
-    ``ErrorCode`` is read before the HTTP status, because Postmark reuses numbers: 10 or
-    HTTP 401 is an authentication failure; 701 (sent with HTTP 422) a missing message;
-    429 a rate limit (with ``Retry-After`` when given); 5xx or code 100 (maintenance) a
-    server error; 403 — which Postmark's own API does not send, but a security layer in
-    front of it does, as HTML — or code 614 a permission error; a bare 404 a missing
-    object; any other 4xx an invalid request carrying its code.
+    The code is read before the status, because Postmark reuses numbers: 10 (or HTTP 401)
+    is an authentication failure and 701 (sent with HTTP 422) a missing message whatever
+    the status; a 429 or 5xx then goes by its status; else code 100 (maintenance) is a
+    server error and 614 a permission error.
     """
-    status = response.status
-    code, message = _error_fields(response)
-    text = message or f"HTTP {status} from Postmark"
-    kwargs: dict[str, Any] = {
-        "provider": PROVIDER,
-        "status": status,
-        "code": code,
-        "body": response.body,
-        "endpoint": endpoint,
-    }
     if code == PostmarkErrorCode.INVALID_API_TOKEN or status == 401:
-        return AuthenticationError(text, **kwargs)
+        return AuthenticationError
     if code == PostmarkErrorCode.MESSAGE_NOT_FOUND:
-        return NotFoundError(text, **kwargs)
-    if status == 429:
-        retry_after = parse_retry_after(response.header("retry-after"))
-        return RateLimitError(text, retry_after=retry_after, **kwargs)
-    if status >= 500 or code == PostmarkErrorCode.MAINTENANCE:
-        return ServerError(text, **kwargs)
-    if status == 403 or code == PostmarkErrorCode.STATS_NOT_ENTITLED:
-        return PermissionDeniedError(text, **kwargs)
-    if status == 404:
-        return NotFoundError(text, **kwargs)
-    if 400 <= status < 500:
-        return InvalidRequestError(text, **kwargs)
-    return APIError(text, **kwargs)
+        return NotFoundError
+    if status == 429 or status >= 500:
+        return None
+    if code == PostmarkErrorCode.MAINTENANCE:
+        return ServerError
+    if code == PostmarkErrorCode.STATS_NOT_ENTITLED:
+        return PermissionDeniedError
+    return None
 
 
 def raise_for_status(response: Response, *, endpoint: str) -> None:
-    """Raise the error a non-success reply stands for; do nothing for a 2xx reply."""
-    if not 200 <= response.status < 300:
-        raise error_from_response(response, endpoint=endpoint)
+    """Raise the error a non-2xx reply stands for; do nothing for a 2xx reply.
+
+    The class comes from ``ErrorCode`` first (:func:`_class_from_code`), then from the
+    status: 429 a rate limit (with ``Retry-After`` when given); 5xx a server error; 403
+    — which Postmark's own API does not send, but a security layer in front of it does,
+    as HTML — a permission error; a bare 404 a missing object; any other 4xx an invalid
+    request carrying its code.
+    """
+    status = response.status
+    if 200 <= status < 300:
+        return
+    code, message = _error_fields(response)
+    raise make_status_error(
+        PROVIDER,
+        response,
+        message or f"HTTP {status} from Postmark",
+        endpoint=endpoint,
+        code=code,
+        cls=_class_from_code(code, status),
+        client_error=InvalidRequestError,
+    )
 
 
 def _json_object(response: Response, endpoint: str) -> dict[str, Any]:
@@ -139,21 +137,21 @@ def parse_list(
     cls: type[T],
     *,
     endpoint: str,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> Parsed[T]:
     """Return the records under *key* of a successful list reply and its ``TotalCount``."""
     data = _object(body, endpoint)
-    raw_total = data.get(wire.TOTAL_COUNT)
+    raw_total = data.get(_convert.TOTAL_COUNT)
     if isinstance(raw_total, bool) or not isinstance(raw_total, int | str):
-        msg = f"{wire.TOTAL_COUNT} is missing or not an integer"
+        msg = f"{_convert.TOTAL_COUNT} is missing or not an integer"
         raise DecodeError(msg, endpoint=endpoint, body=body)
     try:
         total = int(raw_total)
     except ValueError:
-        msg = f"{wire.TOTAL_COUNT} is not an integer: {raw_total!r}"
+        msg = f"{_convert.TOTAL_COUNT} is not an integer: {raw_total!r}"
         raise DecodeError(msg, endpoint=endpoint, body=body) from None
     if total < 0:
-        msg = f"{wire.TOTAL_COUNT} is negative: {total}"
+        msg = f"{_convert.TOTAL_COUNT} is negative: {total}"
         raise DecodeError(msg, endpoint=endpoint, body=body)
     raw_items = data.get(key)
     if raw_items is None:
@@ -171,31 +169,39 @@ def parse_list(
 
 
 def parse_messages(
-    body: bytes, *, endpoint: str = MESSAGES_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+    body: bytes,
+    *,
+    endpoint: str = MESSAGES_ENDPOINT,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> Parsed[OutboundMessage]:
     """Return the messages of one successful search reply and its ``TotalCount``."""
-    return parse_list(body, wire.MESSAGES, OutboundMessage, endpoint=endpoint, converter=converter)
+    return parse_list(
+        body, _convert.MESSAGES, OutboundMessage, endpoint=endpoint, converter=converter
+    )
 
 
 def parse_opens(
-    body: bytes, *, endpoint: str = OPENS_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+    body: bytes, *, endpoint: str = OPENS_ENDPOINT, converter: cattrs.Converter = _convert.CONVERTER
 ) -> Parsed[Open]:
     """Return the opens of one successful page and its ``TotalCount``."""
-    return parse_list(body, wire.OPENS, Open, endpoint=endpoint, converter=converter)
+    return parse_list(body, _convert.OPENS, Open, endpoint=endpoint, converter=converter)
 
 
 def parse_clicks(
-    body: bytes, *, endpoint: str = CLICKS_ENDPOINT, converter: cattrs.Converter = wire.CONVERTER
+    body: bytes,
+    *,
+    endpoint: str = CLICKS_ENDPOINT,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> Parsed[Click]:
     """Return the clicks of one successful page and its ``TotalCount``."""
-    return parse_list(body, wire.CLICKS, Click, endpoint=endpoint, converter=converter)
+    return parse_list(body, _convert.CLICKS, Click, endpoint=endpoint, converter=converter)
 
 
 def decode_messages(
     response: Response,
     *,
     endpoint: str = MESSAGES_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> tuple[Sequence[OutboundMessage], int]:
     """Return the messages of one search page and the search's ``TotalCount``."""
     raise_for_status(response, endpoint=endpoint)
@@ -207,7 +213,7 @@ def decode_opens(
     response: Response,
     *,
     endpoint: str = OPENS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> tuple[Sequence[Open], int]:
     """Return the opens of one page and the ``TotalCount``."""
     raise_for_status(response, endpoint=endpoint)
@@ -219,7 +225,7 @@ def decode_clicks(
     response: Response,
     *,
     endpoint: str = CLICKS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> tuple[Sequence[Click], int]:
     """Return the clicks of one page and the ``TotalCount``."""
     raise_for_status(response, endpoint=endpoint)
@@ -231,7 +237,7 @@ def decode_details(
     response: Response,
     *,
     endpoint: str = DETAILS_ENDPOINT,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> OutboundMessageDetails:
     """Return a message's details."""
     data = _json_object(response, endpoint)
@@ -242,12 +248,16 @@ def decode_message_streams(
     response: Response,
     *,
     endpoint: str,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> tuple[MessageStream, ...]:
     """Return the message streams a ``GET /message-streams`` reply lists."""
     raise_for_status(response, endpoint=endpoint)
     page = parse_list(
-        response.body, wire.MESSAGE_STREAMS, MessageStream, endpoint=endpoint, converter=converter
+        response.body,
+        _convert.MESSAGE_STREAMS,
+        MessageStream,
+        endpoint=endpoint,
+        converter=converter,
     )
     return tuple(page.items)
 
@@ -255,11 +265,11 @@ def decode_message_streams(
 def decode_dump(response: Response, *, endpoint: str = DUMP_ENDPOINT) -> str:
     """Return a message's raw source (``""`` when Postmark no longer has it)."""
     data = _json_object(response, endpoint)
-    body = data.get(wire.BODY)
+    body = data.get(_convert.BODY)
     if body is None:
         return ""
     if not isinstance(body, str):
-        msg = f"{wire.BODY} is not a string"
+        msg = f"{_convert.BODY} is not a string"
         raise DecodeError(msg, endpoint=endpoint, body=response.body)
     return body
 
@@ -269,7 +279,7 @@ def decode_stats(
     cls: type[T],
     *,
     endpoint: str,
-    converter: cattrs.Converter = wire.CONVERTER,
+    converter: cattrs.Converter = _convert.CONVERTER,
 ) -> T:
     """Return a stats reply as *cls* (absent counters are 0)."""
     data = _json_object(response, endpoint)

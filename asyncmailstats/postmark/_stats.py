@@ -12,6 +12,22 @@ from typing import TypeVar
 
 from . import _decode, _wire
 from ._base import APIBase
+from ._stats_endpoints import (
+    BOUNCE_COUNTS,
+    BROWSER_FAMILIES,
+    CLICK_COUNTS,
+    CLICK_LOCATIONS,
+    CLICK_PLATFORMS,
+    EMAIL_CLIENTS,
+    OPEN_COUNTS,
+    OPEN_PLATFORMS,
+    OUTBOUND_OVERVIEW,
+    READ_TIMES,
+    SENT_COUNTS,
+    SPAM_COMPLAINTS,
+    TRACKED_COUNTS,
+    StatsEndpoint,
+)
 from .models import (
     BounceCounts,
     ClickCounts,
@@ -36,19 +52,18 @@ class StatsMethods(APIBase):
 
     async def _stats(
         self,
-        name: str,
-        model: type[T],
-        *,
+        stats: StatsEndpoint[T],
         tag: str | None,
         from_date: dt.date | None,
         to_date: dt.date | None,
         message_stream: str | None,
     ) -> T:
+        """Return the reply of *stats*, read as its model, for these filters."""
         filters = _wire.stats_filters(
             tag=tag, from_date=from_date, to_date=to_date, message_stream=message_stream
         )
-        request = _wire.stats_request(name, filters)
-        return await self._call(request, _decode.decode_stats, cls=model)
+        request = _wire.stats_request(stats, filters)
+        return await self._call(request, _decode.decode_stats, cls=stats.model)
 
     async def outbound_overview(
         self,
@@ -74,14 +89,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "outbound_overview",
-            OutboundOverview,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(OUTBOUND_OVERVIEW, tag, from_date, to_date, message_stream)
 
     async def sent_counts(
         self,
@@ -107,14 +115,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "sent_counts",
-            SentCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(SENT_COUNTS, tag, from_date, to_date, message_stream)
 
     async def bounce_counts(
         self,
@@ -140,14 +141,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "bounce_counts",
-            BounceCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(BOUNCE_COUNTS, tag, from_date, to_date, message_stream)
 
     async def spam_complaints(
         self,
@@ -173,14 +167,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "spam_complaints",
-            SpamComplaintCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(SPAM_COMPLAINTS, tag, from_date, to_date, message_stream)
 
     async def tracked_counts(
         self,
@@ -206,14 +193,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "tracked_counts",
-            TrackedCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(TRACKED_COUNTS, tag, from_date, to_date, message_stream)
 
     async def open_counts(
         self,
@@ -239,14 +219,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "open_counts",
-            OpenCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(OPEN_COUNTS, tag, from_date, to_date, message_stream)
 
     async def open_platforms(
         self,
@@ -272,14 +245,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "open_platforms",
-            OpenPlatformCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(OPEN_PLATFORMS, tag, from_date, to_date, message_stream)
 
     async def email_clients(
         self,
@@ -305,14 +271,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "email_clients",
-            DynamicCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(EMAIL_CLIENTS, tag, from_date, to_date, message_stream)
 
     async def read_times(
         self,
@@ -338,14 +297,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "read_times",
-            DynamicCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(READ_TIMES, tag, from_date, to_date, message_stream)
 
     async def click_counts(
         self,
@@ -371,14 +323,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "click_counts",
-            ClickCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(CLICK_COUNTS, tag, from_date, to_date, message_stream)
 
     async def browser_families(
         self,
@@ -404,14 +349,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "browser_families",
-            DynamicCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(BROWSER_FAMILIES, tag, from_date, to_date, message_stream)
 
     async def click_platforms(
         self,
@@ -437,14 +375,7 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "click_platforms",
-            ClickPlatformCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(CLICK_PLATFORMS, tag, from_date, to_date, message_stream)
 
     async def click_locations(
         self,
@@ -470,11 +401,4 @@ class StatsMethods(APIBase):
             ValueError: *from_date* is after *to_date*, a date is outside 1900-01-01 to
                 9998-12-31, or a filter is empty.
         """
-        return await self._stats(
-            "click_locations",
-            ClickLocationCounts,
-            tag=tag,
-            from_date=from_date,
-            to_date=to_date,
-            message_stream=message_stream,
-        )
+        return await self._stats(CLICK_LOCATIONS, tag, from_date, to_date, message_stream)

@@ -11,17 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
-from .._fanout import FanOut, fan_out
+from .._fanout import FanOut, fan_out, retrieve
 from .._offset_pages import OffsetPages
 from .._page_source import Page, PagedEndpoint
 from ..exceptions import NotFoundError, ResultWindowError
@@ -135,13 +128,7 @@ class _Window:
         """Send the request for the window's first *count* messages."""
         self.endpoint = search(self.params(filters))
         self.task = asyncio.ensure_future(self.endpoint.fetch(0, count))
-        self.task.add_done_callback(_retrieve)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    # Mark the exception of a dropped probe as retrieved; awaiting still raises it.
-    if not task.cancelled():
-        task.exception()
+        self.task.add_done_callback(retrieve)
 
 
 class _Windows:

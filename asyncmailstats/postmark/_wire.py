@@ -15,21 +15,10 @@ from zoneinfo import ZoneInfo
 
 from .._http import Request
 from .._text import check_encodable
-from .models import (
-    BounceCounts,
-    ClickCounts,
-    ClickLocationCounts,
-    ClickPlatformCounts,
-    DynamicCounts,
-    OpenCounts,
-    OpenPlatformCounts,
-    OutboundOverview,
-    Platform,
-    SentCounts,
-    SpamComplaintCounts,
-    StatusFilter,
-    TrackedCounts,
-)
+from .._validate import check_bool
+from . import _stats_endpoints
+from ._stats_endpoints import StatsEndpoint
+from .models import Platform, StatusFilter
 
 Params = tuple[tuple[str, str], ...]
 
@@ -60,21 +49,7 @@ CLICKS_ENDPOINT: Final = "GET /messages/outbound/clicks"
 MESSAGE_CLICKS_ENDPOINT: Final = "GET /messages/outbound/clicks/{id}"
 
 #: Stats endpoints: name → (path, model).
-STATS: Final[Mapping[str, tuple[str, type]]] = {
-    "outbound_overview": ("/stats/outbound", OutboundOverview),
-    "sent_counts": ("/stats/outbound/sends", SentCounts),
-    "bounce_counts": ("/stats/outbound/bounces", BounceCounts),
-    "spam_complaints": ("/stats/outbound/spam", SpamComplaintCounts),
-    "tracked_counts": ("/stats/outbound/tracked", TrackedCounts),
-    "open_counts": ("/stats/outbound/opens", OpenCounts),
-    "open_platforms": ("/stats/outbound/opens/platforms", OpenPlatformCounts),
-    "email_clients": ("/stats/outbound/opens/emailclients", DynamicCounts),
-    "read_times": ("/stats/outbound/opens/readtimes", DynamicCounts),
-    "click_counts": ("/stats/outbound/clicks", ClickCounts),
-    "browser_families": ("/stats/outbound/clicks/browserfamilies", DynamicCounts),
-    "click_platforms": ("/stats/outbound/clicks/platforms", ClickPlatformCounts),
-    "click_locations": ("/stats/outbound/clicks/location", ClickLocationCounts),
-}
+STATS: Final = _stats_endpoints.STATS
 
 _EVENT_FILTERS: Final = (
     "recipient",
@@ -420,9 +395,7 @@ def message_streams_request(
     if name is None:
         msg = f"stream_type must be one of {', '.join(MESSAGE_STREAM_TYPES)}, got {stream_type!r}"
         raise ValueError(msg)
-    if not isinstance(include_archived, bool):
-        msg = f"include_archived must be a bool, got {type(include_archived).__name__}"
-        raise TypeError(msg)
+    check_bool("include_archived", include_archived)
     params = (
         ("MessageStreamType", name),
         ("IncludeArchivedStreams", "true" if include_archived else "false"),
@@ -430,7 +403,7 @@ def message_streams_request(
     return Request("GET", MESSAGE_STREAMS_PATH, params=params, endpoint=MESSAGE_STREAMS_ENDPOINT)
 
 
-def stats_request(name: str, filters: Params) -> Request:
-    """Return the request for the stats endpoint *name* (a key of :data:`STATS`)."""
-    path = STATS[name][0]
+def stats_request(stats: str | StatsEndpoint[Any], filters: Params) -> Request:
+    """Return the request for a stats endpoint: a :data:`STATS` entry or its name."""
+    path = (STATS[stats] if isinstance(stats, str) else stats).path
     return Request("GET", path, params=filters, endpoint=f"GET {path}")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
 import socket
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, Self, TypeVar
@@ -26,7 +25,17 @@ from typing import Any, Final, Literal, Protocol, Self, TypeVar
 import attrs
 
 from ..exceptions import MailStatsError
-from ._tables import SYNCED_AT, TABLES, Row, Table
+from ._sqlite_sql import (
+    META,
+    Statements,
+    alive,
+    create_statements,
+    now,
+    quote,
+    statements,
+    transaction,
+)
+from ._tables import TABLES, Row, Table
 
 T = TypeVar("T")
 
@@ -108,93 +117,6 @@ class Store(Protocol):
         ...
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """Run the block in one write transaction: committed whole, or rolled back."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        # A failed COMMIT may have ended the transaction already.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def create_statements(table: Table) -> list[str]:
-    """Return the ``CREATE`` statements of *table* (SQLite dialect)."""
-    columns = ", ".join(f"{_quote(c.name)} {c.sql_type}" for c in table.columns)
-    key = ", ".join(_quote(k) for k in table.key)
-    # Names come from the fixed table definitions, never from input.
-    create = f"CREATE TABLE IF NOT EXISTS {_quote(table.name)}"
-    return [f"{create} ({columns}, PRIMARY KEY ({key})) WITHOUT ROWID"]
-
-
-_META: Final = [
-    "CREATE TABLE IF NOT EXISTS _sync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    (
-        "CREATE TABLE IF NOT EXISTS _sync_state (account TEXT NOT NULL, stream TEXT NOT NULL,"
-        " value TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (account, stream))"
-    ),
-    (
-        "CREATE TABLE IF NOT EXISTS _sync_lock (account TEXT PRIMARY KEY, host TEXT NOT NULL,"
-        " pid INTEGER NOT NULL, run_id TEXT NOT NULL, started_at TEXT NOT NULL)"
-    ),
-]
-
-
-@attrs.frozen
-class _Statements:
-    insert: str
-    update: str | None
-    delete_key: str
-    key_index: tuple[int, ...]
-    data_index: tuple[int, ...]
-    key_names: tuple[str, ...]
-
-
-def _statements(table: Table) -> _Statements:
-    names = table.names[:-1]  # without _synced_at
-    placeholders = ", ".join("?" for _ in table.names)
-    into = ", ".join(_quote(n) for n in table.names)
-    # Names come from the fixed table definitions, never from input.
-    insert = f"INSERT OR IGNORE INTO {_quote(table.name)} ({into}) VALUES ({placeholders})"  # noqa: S608
-    data = table.data_columns
-    key_where = " AND ".join(f"{_quote(k)} = ?" for k in table.key)
-    update = None
-    if data:
-        sets = ", ".join(f"{_quote(n)} = ?" for n in (*data, SYNCED_AT))
-        differs = " OR ".join(f"{_quote(n)} IS NOT ?" for n in data)
-        update = f"UPDATE {_quote(table.name)} SET {sets} WHERE {key_where} AND ({differs})"  # noqa: S608
-    delete_key = f"DELETE FROM {_quote(table.name)} WHERE {key_where}"  # noqa: S608
-    key_index = tuple(names.index(k) for k in table.key)
-    data_index = tuple(names.index(n) for n in data)
-    return _Statements(insert, update, delete_key, key_index, data_index, table.key)
-
-
-def _alive(host: str, pid: int) -> bool:
-    if host != socket.gethostname():
-        return True  # another machine's run: assume it is running
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SQLiteStore:
     """A :class:`Store` in one SQLite file (stdlib ``sqlite3``, WAL journal).
 
@@ -212,7 +134,7 @@ class SQLiteStore:
         self.path = Path(path)
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
-        self._statements: dict[str, _Statements] = {}
+        self._statements: dict[str, Statements] = {}
         self._run_id = uuid.uuid4().hex
         # The accounts this store holds the lock of (used on the worker thread only).
         self._held: set[str] = set()
@@ -271,7 +193,7 @@ class SQLiteStore:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            with _transaction(conn):
+            with transaction(conn):
                 self._migrate(conn)
         except BaseException:
             conn.close()
@@ -280,7 +202,7 @@ class SQLiteStore:
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Create what is missing: tables, and columns added to a table since."""
-        for statement in _META:
+        for statement in META:
             conn.execute(statement)
         found = conn.execute("SELECT value FROM _sync_meta WHERE key = 'schema'").fetchone()
         version = int(found[0]) if found else 0
@@ -291,7 +213,7 @@ class SQLiteStore:
             )
             raise SyncError(msg)
         for table in TABLES.values():
-            info = conn.execute(f"PRAGMA table_info({_quote(table.name)})").fetchall()
+            info = conn.execute(f"PRAGMA table_info({quote(table.name)})").fetchall()
             if not info:
                 for statement in create_statements(table):
                     conn.execute(statement)
@@ -308,8 +230,8 @@ class SQLiteStore:
             for column in table.columns:
                 if column.name not in have:
                     conn.execute(
-                        f"ALTER TABLE {_quote(table.name)} "
-                        f"ADD COLUMN {_quote(column.name)} {column.sql_type}"
+                        f"ALTER TABLE {quote(table.name)} "
+                        f"ADD COLUMN {quote(column.name)} {column.sql_type}"
                     )
         conn.execute(
             "INSERT OR REPLACE INTO _sync_meta (key, value) VALUES ('schema', ?)",
@@ -349,12 +271,12 @@ class SQLiteStore:
                 f"(with the same store, in this process); try again later"
             )
             raise SyncLockedError(msg)
-        with _transaction(conn):
+        with transaction(conn):
             held = conn.execute(
                 "SELECT host, pid, run_id, started_at FROM _sync_lock WHERE account = ?",
                 (account,),
             ).fetchone()
-            if held is not None and held[2] != self._run_id and _alive(held[0], held[1]):
+            if held is not None and held[2] != self._run_id and alive(held[0], held[1]):
                 msg = (
                     f"another sync of account {account!r} is running on {self.path} "
                     f"(process {held[1]} on {held[0]}, since {held[3]}); try again later"
@@ -363,7 +285,7 @@ class SQLiteStore:
             conn.execute(
                 "INSERT OR REPLACE INTO _sync_lock (account, host, pid, run_id, started_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (account, socket.gethostname(), os.getpid(), self._run_id, _now()),
+                (account, socket.gethostname(), os.getpid(), self._run_id, now()),
             )
         self._held.add(account)
 
@@ -400,7 +322,7 @@ class SQLiteStore:
     def _write(self, account: str, write: Write) -> Counts:
         conn = self._connection()
         counts = Counts()
-        with _transaction(conn):
+        with transaction(conn):
             if write.table is not None:
                 if write.mode == "replace":
                     self._replace(conn, account, write, counts)
@@ -411,14 +333,14 @@ class SQLiteStore:
                 conn.execute(
                     "INSERT OR REPLACE INTO _sync_state (account, stream, value, updated_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (account, key, json.dumps(value, sort_keys=True), _now()),
+                    (account, key, json.dumps(value, sort_keys=True), now()),
                 )
         return counts
 
-    def _prepared(self, table: Table) -> _Statements:
+    def _prepared(self, table: Table) -> Statements:
         found = self._statements.get(table.name)
         if found is None:
-            found = self._statements[table.name] = _statements(table)
+            found = self._statements[table.name] = statements(table)
         return found
 
     def _upsert(
@@ -427,7 +349,7 @@ class SQLiteStore:
         if not rows:
             return
         sql = self._prepared(table)
-        stamp = _now()
+        stamp = now()
         before = conn.total_changes
         conn.executemany(sql.insert, [(*row, stamp) for row in rows])
         inserted = conn.total_changes - before
@@ -467,16 +389,16 @@ class SQLiteStore:
         args: list[Any] = [account]
         for name, value in (write.scope or {}).items():
             if isinstance(value, tuple):
-                where.append(f"{_quote(name)} BETWEEN ? AND ?")
+                where.append(f"{quote(name)} BETWEEN ? AND ?")
                 args += list(value)
             else:
-                where.append(f"{_quote(name)} = ?")
+                where.append(f"{quote(name)} = ?")
                 args.append(value)
-        keys = ", ".join(_quote(k) for k in table.key)
+        keys = ", ".join(quote(k) for k in table.key)
         existing = {
             tuple(found)
             for found in conn.execute(
-                f"SELECT {keys} FROM {_quote(table.name)} WHERE {' AND '.join(where)}",  # noqa: S608
+                f"SELECT {keys} FROM {quote(table.name)} WHERE {' AND '.join(where)}",  # noqa: S608
                 args,
             )
         }
@@ -494,9 +416,9 @@ class SQLiteStore:
 
     def _reset(self, account: str, tables: Sequence[Table], prefixes: Sequence[str]) -> None:
         conn = self._connection()
-        with _transaction(conn):
+        with transaction(conn):
             for table in tables:
-                conn.execute(f"DELETE FROM {_quote(table.name)} WHERE account = ?", (account,))  # noqa: S608
+                conn.execute(f"DELETE FROM {quote(table.name)} WHERE account = ?", (account,))  # noqa: S608
             for prefix in prefixes:
                 conn.execute(
                     "DELETE FROM _sync_state WHERE account = ? AND substr(stream, 1, ?) = ?",
@@ -507,10 +429,10 @@ class SQLiteStore:
 def read_rows(path: str | os.PathLike[str], table: str, account: str = "default") -> list[Row]:
     """Return every row of *table* for *account*, without ``_synced_at`` (for checks)."""
     known = TABLES[table]
-    names = ", ".join(_quote(n) for n in known.names[:-1])
+    names = ", ".join(quote(n) for n in known.names[:-1])
     with contextlib.closing(sqlite3.connect(path)) as conn:
         cursor = conn.execute(
-            f"SELECT {names} FROM {_quote(table)} WHERE account = ?",  # noqa: S608
+            f"SELECT {names} FROM {quote(table)} WHERE account = ?",  # noqa: S608
             (account,),
         )
         return [tuple(row) for row in cursor]

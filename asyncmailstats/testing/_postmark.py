@@ -10,76 +10,56 @@ Records are kept compact and rendered to JSON once, the first time they are serv
 each page is the join of those bytes. Lists are kept sorted newest first and date
 filters are bisections, so the server stays fast with 100 000 messages.
 
-The server is assembled from parts that share one dataset: its tables and records
-(``_postmark_data``), their seeded generation (``_postmark_generate``), rendering
-(``_postmark_render``), searching (``_postmark_query``), stats (``_postmark_stats``)
-and what keeps arriving while it runs (``_postmark_live``). This module holds the
-public API and the HTTP routing.
+The server is a thin layer over its parts: the dataset (``_postmark_dataset``, built
+from the tables and records of ``_postmark_data`` by ``_postmark_generate``), the
+search and stats functions that read it (``_postmark_query``, ``_postmark_stats``),
+the functions that render its records (``_postmark_render``) and those that record
+arrivals in it (``_postmark_live``). This module parses requests, calls them and
+answers, and holds the public API.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from ..postmark._convert import CONVERTER
 from ..postmark.models import Click, Open, OutboundMessage
+from . import _postmark_live as arrivals
+from . import _postmark_query as query_
+from . import _postmark_render as render
 from ._faults import FaultPlan, utc_now
-from ._live import LivePlan
-from ._postmark_data import (
-    _CLICK_PROFILES,
-    _GEOS,
-    _OPEN_PROFILES,
-    EASTERN,
-    STREAMS,
-    TICKS,
-    WireView,
-    _Click,
-    _dumps,
-    _merge,
-    _Message,
-    _Open,
-    _recipient_pool,
-    _Timeline,
-    _to_ticks,
-    _uuid4,
-    _weighted,
-)
-from ._postmark_live import _Arrivals
-from ._postmark_query import _NOT_FILTERS, _normalise, _page_args, _Reject, _Searching
-from ._postmark_render import _geo_frag, _profile_frag
-
-M = TypeVar("M")
-
-#: The server's message streams: the two outbound ones the data is sent through, and the
-#: inbound stream every Postmark server has.
-_STREAM_LISTING: Final = (
-    ("outbound", "Default Transactional Stream", "Transactional"),
-    ("broadcast", "Broadcasts", "Broadcasts"),
-    ("inbound", "Default Inbound Stream", "Inbound"),
-)
+from ._live import LivePlan, _LiveFake
+from ._postmark_data import TICKS, WireView, dumps, to_ticks, uuid4
+from ._postmark_dataset import MS, PostmarkDataset, check_arguments, check_int
+from ._postmark_query import NOT_FILTERS, Found, Reject, normalise, page_args
+from ._postmark_stats import StatsTables, stats_body
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
     return web.Response(
         status=status,
-        body=_dumps({"ErrorCode": code, "Message": message}),
+        body=dumps({"ErrorCode": code, "Message": message}),
         content_type="application/json",
         charset="utf-8",
     )
 
 
+def _loads_all(records: Sequence[Any], render_one: Callable[[Any], bytes]) -> list[dict[str, Any]]:
+    return [json.loads(render_one(record)) for record in records]
+
+
 # -- the server ----------------------------------------------------------------------------
 
 
-class FakePostmark(_Arrivals, _Searching):
+class FakePostmark(_LiveFake):
     """A Postmark server API (Messages and Stats) on 127.0.0.1, serving seeded data.
 
     The dataset depends only on the arguments: the same ``seed`` and ``now`` give the same
@@ -141,25 +121,15 @@ class FakePostmark(_Arrivals, _Searching):
         live: LivePlan | None = None,
     ) -> None:
         super().__init__(latency=latency, faults=faults, live=live)
-        _check_int("messages", messages, 0)
-        _check_int("seed", seed, None)
-        _check_int("retention_days", retention_days, 1)
-        _check_int("max_recipients", max_recipients, 1)
+        sizes = {"messages": (messages, 0), "seed": (seed, None)}
+        sizes |= {"retention_days": (retention_days, 1), "max_recipients": (max_recipients, 1)}
         if recipients is not None:
-            _check_int("recipients", recipients, 1)
-        rates = {
-            "open_rate": open_rate,
-            "click_rate": click_rate,
-            "multi_recipient_rate": multi_recipient_rate,
-        }
-        for name, rate in rates.items():
-            if isinstance(rate, bool) or not isinstance(rate, int | float):
-                raise TypeError(f"{name} must be a number")
-            if not 0 <= rate <= 1:
-                raise ValueError(f"{name} must be between 0 and 1")
+            sizes["recipients"] = (recipients, 1)
+        rates = {"open_rate": open_rate, "click_rate": click_rate}
+        check_arguments(sizes, rates | {"multi_recipient_rate": multi_recipient_rate})
         if token is not None and (not isinstance(token, str) or not token):
             raise TypeError("token must be a non-empty string")
-        self.token: str = token or _uuid4(random.Random(f"token-{seed}").getrandbits(128))
+        self.token: str = token or uuid4(random.Random(f"token-{seed}").getrandbits(128))
         """The server token every request must carry in ``X-Postmark-Server-Token``."""
         self.now: dt.datetime = utc_now(now)
         """The instant the generated dataset ends at (UTC)."""
@@ -168,29 +138,22 @@ class FakePostmark(_Arrivals, _Searching):
         self.click_rate = float(click_rate)
         self.max_recipients = max_recipients
         self.multi_recipient_rate = float(multi_recipient_rate)
-        self._rng = random.Random(seed)
-        self._now_ticks = _to_ticks(self.now)
-        self._pool = _recipient_pool(self._rng, recipients or max(20, messages // 5))
-        self._pool_index = {address.lower(): i for i, (address, _, _) in enumerate(self._pool)}
-        self._open_pick = _weighted(_OPEN_PROFILES, 7)
-        self._click_pick = _weighted(_CLICK_PROFILES, 7)
-        self._geo_pick = _weighted(_GEOS, 8)
-        self._open_frags = [_profile_frag(p) for p in _OPEN_PROFILES]
-        self._click_frags = [_profile_frag(p) for p in _CLICK_PROFILES]
-        self._geo_frags = [_geo_frag(g) for g in _GEOS]
-        self._all = _Timeline[_Message]()
-        self._by_id = {}
-        self._messages = {s: _Timeline[_Message]() for s in STREAMS}
-        self._opens = {s: _Timeline[_Open]() for s in STREAMS}
-        self._clicks = {s: _Timeline[_Click]() for s in STREAMS}
-        self._merged_opens = None  # arrivals are prepended to these once they are built
-        self._merged_clicks = None
-        self._cache = {}
-        self._stats = None
-        self._stat_days = {}
-        self._clock = self._now_ticks  # nothing generated is later than `now`
-        self._live_rng = random.Random(f"live-{seed}")
-        self._generate(messages)
+        self.data = PostmarkDataset(
+            messages=messages,
+            seed=seed,
+            now_ticks=to_ticks(self.now),
+            retention_days=retention_days,
+            open_rate=self.open_rate,
+            click_rate=self.click_rate,
+            recipients=recipients or max(20, messages // 5),
+            max_recipients=max_recipients,
+            multi_recipient_rate=self.multi_recipient_rate,
+        )
+        """The dataset every endpoint answers from."""
+        pool = self.data.pool
+        self._render_message = functools.partial(render.render_message, pool)
+        self._render_open = functools.partial(render.render_open, pool)
+        self._render_click = functools.partial(render.render_click, pool)
 
     # -- the dataset, as Postmark would return it ------------------------------------------
 
@@ -200,21 +163,17 @@ class FakePostmark(_Arrivals, _Searching):
 
         Like ``opens`` and ``clicks``, a live view: take ``.snapshot()`` to keep one moment.
         """
-        return WireView(self._all, self._render_message)
+        return WireView(self.data.all, self._render_message)
 
     @property
     def opens(self) -> WireView:
         """Every open of every stream, newest first."""
-        if self._merged_opens is None:
-            self._merged_opens = _merge(self._opens)
-        return WireView(self._merged_opens, self._render_open)
+        return WireView(self.data.all_opens(), self._render_open)
 
     @property
     def clicks(self) -> WireView:
         """Every click of every stream, newest first."""
-        if self._merged_clicks is None:
-            self._merged_clicks = _merge(self._clicks)
-        return WireView(self._merged_clicks, self._render_click)
+        return WireView(self.data.all_clicks(), self._render_click)
 
     def message_models(self) -> list[OutboundMessage]:
         """Return :attr:`messages` as the library's models, newest first.
@@ -222,68 +181,70 @@ class FakePostmark(_Arrivals, _Searching):
         Each is decoded from the message's JSON with the converter the Postmark client
         uses, so it equals what the client yields for the same message.
         """
-        return self._models(self._all, self._render_message, OutboundMessage)
+        return render.as_models(self.data.all, self._render_message, OutboundMessage)
 
     def open_models(self) -> list[Open]:
         """Return :attr:`opens` as the library's :class:`~asyncmailstats.postmark.Open` models."""
-        if self._merged_opens is None:
-            self._merged_opens = _merge(self._opens)
-        return self._models(self._merged_opens, self._render_open, Open)
+        return render.as_models(self.data.all_opens(), self._render_open, Open)
 
     def click_models(self) -> list[Click]:
         """Return :attr:`clicks` as the library's :class:`~asyncmailstats.postmark.Click` models."""
-        if self._merged_clicks is None:
-            self._merged_clicks = _merge(self._clicks)
-        return self._models(self._merged_clicks, self._render_click, Click)
-
-    @staticmethod
-    def _models(records: Sequence[Any], render: Callable[[Any], bytes], cls: type[M]) -> list[M]:
-        hook = CONVERTER.get_structure_hook(cls)
-        return [hook(json.loads(render(record)), cls) for record in records]
+        return render.as_models(self.data.all_clicks(), self._render_click, Click)
 
     def message_ids(self) -> list[str]:
         """Return the ID of every message, newest first."""
-        return [m.id for m in self._all]
+        return [m.id for m in self.data.all]
 
     def details(self, message_id: str) -> dict[str, Any]:
         """Return what ``/messages/outbound/{id}/details`` returns for *message_id*."""
-        return self._details(self._lookup(message_id))
+        return render.details(self.data.pool, self.data.lookup(message_id))
 
     def search_messages(self, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Return every message the search with these query *params* matches, unpaged."""
-        seq, lo, hi = self._wrap(self._search_messages, params)
-        return [json.loads(self._render_message(m)) for m in seq[lo:hi]]
+        found = query_.unpaged(functools.partial(query_.search_messages, self.data), params)
+        return _loads_all(found, self._render_message)
 
     def search_opens(self, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Return every open the opens search with these query *params* matches, unpaged."""
-        seq, lo, hi = self._wrap(lambda q: self._search_events("opens", q), params)
-        return [json.loads(self._render_open(o)) for o in seq[lo:hi]]
+        found = query_.unpaged(functools.partial(query_.search_events, self.data, "opens"), params)
+        return _loads_all(found, self._render_open)
 
     def search_clicks(self, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Return every click the clicks search with these query *params* matches, unpaged."""
-        seq, lo, hi = self._wrap(lambda q: self._search_events("clicks", q), params)
-        return [json.loads(self._render_click(c)) for c in seq[lo:hi]]
+        found = query_.unpaged(functools.partial(query_.search_events, self.data, "clicks"), params)
+        return _loads_all(found, self._render_click)
 
     def message_opens(self, message_id: str) -> list[dict[str, Any]]:
         """Return the opens of one message, newest first."""
-        return [json.loads(self._render_open(o)) for o in self._lookup(message_id).opens]
+        return _loads_all(self.data.lookup(message_id).opens, self._render_open)
 
     def message_clicks(self, message_id: str) -> list[dict[str, Any]]:
         """Return the clicks of one message, newest first."""
-        return [json.loads(self._render_click(c)) for c in self._lookup(message_id).clicks]
+        return _loads_all(self.data.lookup(message_id).clicks, self._render_click)
 
     def stats(self, path: str = "", params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Return what ``/stats/outbound/<path>`` answers with these query *params*."""
         query = {k.lower(): v for k, v in (params or {}).items()}
         name = path.strip("/").lower()
         try:
-            body = self._stats_body(name, query)
-        except _Reject as exc:
+            body = stats_body(self.data, name, query)
+        except Reject as exc:
             raise ValueError(exc.message) from None
         if body is None:
             raise ValueError(f"no stats endpoint /stats/outbound/{name}")
         result: dict[str, Any] = json.loads(body)
         return result
+
+    @property
+    def _stats(self) -> StatsTables | None:
+        """The stats counts; set to ``None`` to make the next stats request aggregate afresh."""
+        return self.data.stats
+
+    @_stats.setter
+    def _stats(self, value: StatsTables | None) -> None:
+        self.data.stats = value
+
+    # -- arrivals ------------------------------------------------------------------------------
 
     def add_messages(self, count: int, *, at: dt.datetime | None = None) -> list[dict[str, Any]]:
         """Add *count* just-sent messages (no opens or clicks yet) to the ``outbound`` stream.
@@ -300,24 +261,49 @@ class FakePostmark(_Arrivals, _Searching):
         Returns:
             The new messages, newest first.
         """
-        _check_int("count", count, 0)
+        check_int("count", count, 0)
+        data = self.data
         if at is None:
-            newest = self._all[0].ticks + TICKS // 1000 if self._all else 0
-            ticks = max(_to_ticks(dt.datetime.now(dt.UTC)), newest)
+            newest = data.all[0].ticks + MS if data.all else 0
+            ticks = max(to_ticks(dt.datetime.now(dt.UTC)), newest)
         elif isinstance(at, dt.datetime) and at.utcoffset() is not None:
-            ticks = _to_ticks(at)
+            ticks = to_ticks(at)
         else:
             raise TypeError("at must be an aware datetime")
-        added = []
-        for i in range(count):
-            message = self._new_message(len(self._by_id), ticks + i * (TICKS // 1000))
-            message.stream = "outbound"
-            self._index(message)
-            if self._stats is not None:
-                self._tally_message(message)
-            added.append(message)
-        self._forget("messages")
-        return [json.loads(self._render_message(m)) for m in reversed(added)]
+        added = [data.add_message(ticks + i * MS) for i in range(count)]
+        data.forget("messages")
+        return _loads_all(added[::-1], self._render_message)
+
+    def add_opens(self, count: int, *, stream: str = "outbound") -> list[dict[str, Any]]:
+        """Record *count* new first opens on messages of *stream*, newer than any record.
+
+        Each goes to a delivered recipient of an open-tracked message who has not
+        opened it yet, so there are fewer only when no such recipient is left. Call it
+        from the server's event loop, between requests; every endpoint sees them at once.
+
+        Returns:
+            The new opens as the opens search returns them, newest first.
+        """
+        added = arrivals.add_opens(self.data, arrivals.checked_count(count, stream), stream, None)
+        return _loads_all(added[::-1], self._render_open)
+
+    def add_clicks(self, count: int, *, stream: str = "outbound") -> list[dict[str, Any]]:
+        """Record *count* new clicks on messages of *stream*, newer than any record.
+
+        Each goes to a delivered recipient of a link-tracked message, on one of its links
+        that recipient has not clicked yet; fewer only when no such pair is left. Call it
+        from the server's event loop, between requests.
+
+        Returns:
+            The new clicks as the clicks search returns them, newest first.
+        """
+        added = arrivals.add_clicks(self.data, arrivals.checked_count(count, stream), stream, None)
+        return _loads_all(added[::-1], self._render_click)
+
+    def _arrive(self, records: int, messages: int, elapsed: float | None) -> None:
+        """Record what the live plan says arrives (*elapsed*: seconds of wall clock)."""
+        floor = None if elapsed is None else self.data.now_ticks + int(elapsed * TICKS)
+        arrivals.arrive(self.data, records, messages, floor)
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -348,7 +334,7 @@ class FakePostmark(_Arrivals, _Searching):
         if status not in known:
             return super().error_body(status)
         code, message = known[status]
-        return _dumps({"ErrorCode": code, "Message": message}), "application/json"
+        return dumps({"ErrorCode": code, "Message": message}), "application/json"
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("X-Postmark-Server-Token") != self.token:
@@ -357,8 +343,8 @@ class FakePostmark(_Arrivals, _Searching):
         if len(segments) > 1 and segments[-1] == "":
             segments.pop()
         try:
-            body = self._route(segments, _normalise(request.query.items()))
-        except _Reject as exc:
+            body = self._route(segments, normalise(request.query.items()))
+        except Reject as exc:
             return _error(exc.status, exc.code, exc.message)
         if body is None:
             raise web.HTTPNotFound
@@ -371,73 +357,80 @@ class FakePostmark(_Arrivals, _Searching):
 
     def message_stream_listing(self, stream_type: str = "all") -> list[dict[str, Any]]:
         """Return what ``/message-streams`` lists for *stream_type* (any case)."""
-        created = (self.now - dt.timedelta(days=400)).astimezone(EASTERN)
-        listed = []
-        for stream_id, name, kind in _STREAM_LISTING:
-            if stream_type.lower() not in {"all", kind.lower()}:
-                continue
-            listed.append(
-                {
-                    "ID": stream_id,
-                    "ServerID": self.server_id,
-                    "Name": name,
-                    "Description": None,
-                    "MessageStreamType": kind,
-                    "CreatedAt": created.isoformat(),
-                    "UpdatedAt": None,
-                    "ArchivedAt": None,
-                    "ExpectedPurgeDate": None,
-                    "SubscriptionManagementConfiguration": {"UnsubscribeHandlingType": "None"},
-                }
-            )
-        return listed
+        created = self.now - dt.timedelta(days=400)
+        return render.stream_listing(stream_type, self.server_id, created)
 
     def _route(self, segments: list[str], query: dict[str, str]) -> bytes | None:
+        """Answer the request for the path *segments* with the normalised *query*."""
         low = [s.lower() for s in segments]
         if low == ["message-streams"]:
             kind = query.get("messagestreamtype", "all")
-            if kind.lower() not in {"all", *(k.lower() for _, _, k in _STREAM_LISTING)}:
-                raise _Reject(422, 1227, f"Invalid MessageStreamType: {kind}")
+            if kind.lower() not in render.STREAM_TYPES:
+                raise Reject(422, 1227, f"Invalid MessageStreamType: {kind}")
             listed = self.message_stream_listing(kind)
-            return _dumps({"MessageStreams": listed, "TotalCount": len(listed)})
+            return dumps({"MessageStreams": listed, "TotalCount": len(listed)})
         if low[:2] == ["stats", "outbound"]:
-            return self._stats_body("/".join(low[2:]), query)
+            return stats_body(self.data, "/".join(low[2:]), query)
         if low[:2] != ["messages", "outbound"]:
             return None
         rest, tail = segments[2:], low[2:]
         if not rest:
-            paging = _page_args(query)
-            matches = self._search_messages(query)
-
-            def unfiltered() -> int:
-                _, lo, hi = self._search_messages(
-                    {k: v for k, v in query.items() if k not in _NOT_FILTERS}
-                )
-                return hi - lo
-
-            return self._list_page("Messages", matches, paging, self._render_message, unfiltered)
+            return self._messages_page(query)
         if tail[0] in {"opens", "clicks"} and len(rest) <= 2:
-            paging = _page_args(query)
+            paging = page_args(query)
             opens = tail[0] == "opens"
-            render: Callable[[Any], bytes] = self._render_open if opens else self._render_click
+            render_one = self._render_open if opens else self._render_click
             if len(rest) == 1:
-                found = self._search_events(tail[0], query)
+                found = query_.search_events(self.data, tail[0], query)
             else:
-                m = self._message(rest[1])
+                m = query_.message_or_reject(self.data, rest[1])
                 records: list[Any] = m.opens if opens else m.clicks
                 found = (records, 0, len(records))
-            return self._list_page("Opens" if opens else "Clicks", found, paging, render)
+            return self._list_page("Opens" if opens else "Clicks", found, paging, render_one)
         if len(rest) == 2 and tail[1] == "details":
-            return _dumps(self._details(self._message(rest[0])))
+            message = query_.message_or_reject(self.data, rest[0])
+            return dumps(render.details(self.data.pool, message))
         if len(rest) == 2 and tail[1] == "dump":
-            return _dumps({"Body": self._dump(self._message(rest[0]))})
+            message = query_.message_or_reject(self.data, rest[0])
+            return dumps({"Body": render.dump(self.data.pool, message)})
         return None
 
+    def _messages_page(self, query: dict[str, str]) -> bytes:
+        paging = page_args(query)
+        matches = query_.search_messages(self.data, query)
 
-def _check_int(name: str, value: object, minimum: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        msg = f"{name} must be an integer, got {type(value).__name__}"
-        raise TypeError(msg)
-    if minimum is not None and value < minimum:
-        msg = f"{name} must be at least {minimum}, got {value}"
-        raise ValueError(msg)
+        def unfiltered() -> int:
+            filters = {k: v for k, v in query.items() if k not in NOT_FILTERS}
+            _, lo, hi = query_.search_messages(self.data, filters)
+            return hi - lo
+
+        return self._list_page("Messages", matches, paging, self._render_message, unfiltered)
+
+    def _list_page(
+        self,
+        name: str,
+        found: Found[Any],
+        paging: tuple[int, int],
+        render_one: Callable[[Any], bytes],
+        unfiltered: Callable[[], int] | None = None,
+    ) -> bytes:
+        """Render one list page as the live plan shapes it, then count it (and arrive).
+
+        *unfiltered* counts the matches without the date filter, for
+        ``total_ignores_filter``; only the messages search passes it.
+        """
+        seq, lo, hi = found
+        count, offset = paging
+        shaped = self._shape(offset, count, hi - lo)
+        if shaped is None:
+            body = query_.page(name, found, paging, render_one)
+        else:
+            take, total = shaped
+            plan = self.live
+            if unfiltered is not None and plan is not None and plan.total is None:
+                total = unfiltered() if plan.total_ignores_filter else total
+            start = lo + offset
+            items = b",".join(render_one(r) for r in seq[start : start + take])
+            body = b'{"TotalCount":%d,"%s":[%s]}' % (total, name.encode(), items)
+        self._served_list_page()
+        return body

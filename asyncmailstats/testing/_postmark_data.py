@@ -1,11 +1,11 @@
-"""The fake Postmark server's dataset: tables, time helpers, records and shared state.
+"""The fake Postmark server's tables, time helpers and records.
 
 Everything here is pure data and the helpers that build it: the kinds, senders, links,
-client and place tables the generator draws from, the tick arithmetic behind Postmark's
-Eastern timestamps, the compact ``_Message``/``_Open``/``_Click`` records, the recipient
-pool, ``_Timeline`` (a newest-first list that takes new records at its head in O(1)),
-:class:`WireView`, and ``_State``, the attributes the parts of
-:class:`~asyncmailstats.testing.FakePostmark` share.
+client and place tables the generator draws from (with their weighted picks), the tick
+arithmetic behind Postmark's Eastern timestamps, the compact ``MessageRecord``,
+``OpenRecord`` and ``ClickRecord``, the recipient pool, ``Timeline`` (a newest-first
+list that takes new records at its head in O(1)) and :class:`WireView`. The dataset
+built from them is ``_postmark_dataset.PostmarkDataset``.
 """
 
 from __future__ import annotations
@@ -23,16 +23,16 @@ from zoneinfo import ZoneInfo
 try:  # orjson renders the same JSON faster; it is optional.
     import orjson
 
-    def _dumps(value: Any) -> bytes:
+    def dumps(value: Any) -> bytes:
         return orjson.dumps(value)
 
 except ImportError:  # pragma: no cover - exercised only without orjson
 
-    def _dumps(value: Any) -> bytes:
+    def dumps(value: Any) -> bytes:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-R = TypeVar("R", "_Message", "_Open", "_Click")
+R = TypeVar("R", "MessageRecord", "OpenRecord", "ClickRecord")
 T = TypeVar("T")
 
 EASTERN: Final = ZoneInfo("America/New_York")
@@ -40,7 +40,7 @@ TICKS: Final = 10_000_000  # timestamps are kept as integer 100 ns ticks since t
 STREAMS: Final = ("outbound", "broadcast")
 
 # tag, subject, sender: each message is one of these kinds.
-_KINDS: Final = (
+KINDS: Final = (
     ("welcome", "Welcome to Acme!", 0),
     ("invoice", "Your Acme invoice is ready", 1),
     ("password-reset", "Reset your password", 0),
@@ -50,7 +50,7 @@ _KINDS: Final = (
     ("survey", "Quick question: how are we doing? \u2713", 3),
     (None, "A note from the Acme team", 3),
 )
-_SENDERS: Final = (
+SENDERS: Final = (
     ('"Acme Support" <support@acme.example>', "support@acme.example"),
     ("Acme Billing <billing@acme.example>", "billing@acme.example"),
     ("news@acme.example", "news@acme.example"),
@@ -59,7 +59,7 @@ _SENDERS: Final = (
 _FIRST: Final = ("ada", "bo", "chen", "dana", "emil", "farah", "gus", "hana", "ivo", "jules")
 _LAST: Final = ("berg", "costa", "diaz", "evans", "fischer", "garcia", "hall", "ito", "jensen")
 _DOMAINS: Final = ("example.com", "example.org", "mail.example.net", "example.dk")
-_LINKS: Final = (
+LINKS: Final = (
     "https://acme.example/pricing",
     "https://acme.example/docs/getting-started",
     "https://acme.example/account/settings",
@@ -74,13 +74,13 @@ def _table(*rows: str) -> tuple[tuple[str, ...], ...]:
 
 
 #: For each first link, the 1, 2 and 3 consecutive links a message carries.
-_LINK_SETS: Final = tuple(
-    tuple(tuple(sorted({(first + k) % len(_LINKS) for k in range(n)})) for n in (1, 2, 3))
-    for first in range(len(_LINKS))
+LINK_SETS: Final = tuple(
+    tuple(tuple(sorted({(first + k) % len(LINKS) for k in range(n)})) for n in (1, 2, 3))
+    for first in range(len(LINKS))
 )
-_INVOICE: Final = 1  # the _KINDS entry whose messages carry an attachment
-_TRACK_LINKS: Final = ("None",) * 5 + ("HtmlAndText",) * 9 + ("HtmlOnly",) * 4 + ("TextOnly",) * 2
-_METADATA: Final = (
+INVOICE: Final = 1  # the KINDS entry whose messages carry an attachment
+TRACK_LINKS: Final = ("None",) * 5 + ("HtmlAndText",) * 9 + ("HtmlOnly",) * 4 + ("TextOnly",) * 2
+METADATA: Final = (
     None,
     None,
     None,
@@ -90,7 +90,7 @@ _METADATA: Final = (
     {"plan": "team", "region": "eu"},
 )
 # Opens: client name|company|family|OS name|company|family|platform|weight|user agent.
-_OPEN_PROFILES: Final = _table(
+OPEN_PROFILES: Final = _table(
     "Gmail|Google|Gmail|unknown|unknown|unknown|WebMail|8|Mozilla/5.0 GoogleImageProxy",
     "Apple Mail 16.0|Apple|Apple Mail|macOS 14|Apple Inc.|macOS|Desktop|5|AppleWebKit/605.1.15",
     "Apple Mail|Apple|Apple Mail|iOS 17.2|Apple Inc.|iOS|Mobile|5|Mozilla/5.0 (iPhone) Mobile",
@@ -101,7 +101,7 @@ _OPEN_PROFILES: Final = _table(
     "unknown|unknown|unknown|unknown|unknown|unknown|Unknown|2|Mozilla/5.0",
 )
 # Clicks: the same columns, then the browser family the stats count (empty: not counted).
-_CLICK_PROFILES: Final = _table(
+CLICK_PROFILES: Final = _table(
     "Chrome 120.0|Google|Chrome|Windows 10|Microsoft Corporation|Windows|Desktop|8|Chrome/120|"
     "Google Chrome",
     "Safari 17.2|Apple|Safari|macOS 14|Apple Inc.|macOS|Desktop|4|Version/17.2 Safari|Safari",
@@ -114,7 +114,7 @@ _CLICK_PROFILES: Final = _table(
     "unknown|unknown|unknown|unknown|unknown|unknown|Unknown|1|curl/8.4.0|",
 )
 # Geo: country code|country|region code|region|city|zip|coords|ip|weight; empty: ``Geo: {}``.
-_GEOS: Final = _table(
+GEOS: Final = _table(
     "US|United States|NY|New York|New York|10001|40.7,-74.0|203.0.113.10|6",
     "US|United States|CA|California|San Francisco|94107|37.7,-122.4|203.0.113.7|5",
     "DK|Denmark|84|Capital Region|Copenhagen|1050|55.7,12.6|198.51.100.4|3",
@@ -125,33 +125,33 @@ _GEOS: Final = _table(
     "JP|Japan|13|Tokyo|Tokyo|100-0001|35.7,139.7|192.0.2.99|1",
     "||||||||2",
 )
-_GEO_KEYS: Final = ("CountryISOCode", "Country", "RegionISOCode", "Region", "City", "Zip", "Coords")
+GEO_KEYS: Final = ("CountryISOCode", "Country", "RegionISOCode", "Region", "City", "Zip", "Coords")
 
 
 # -- time --------------------------------------------------------------------------------
 
 
-def _to_ticks(moment: dt.datetime) -> int:
+def to_ticks(moment: dt.datetime) -> int:
     utc = moment.astimezone(dt.UTC)
     return calendar.timegm(utc.timetuple()) * TICKS + utc.microsecond * 10
 
 
-def _midnight(day: dt.date) -> int:
-    return _to_ticks(dt.datetime.combine(day, dt.time(), EASTERN))
+def midnight(day: dt.date) -> int:
+    return to_ticks(dt.datetime.combine(day, dt.time(), EASTERN))
 
 
-def _stamp(ticks: int) -> str:
+def stamp(ticks: int) -> str:
     """Format *ticks* like Postmark: Eastern wall time, 7 fractional digits, offset."""
     seconds, fraction = divmod(ticks, TICKS)
     local = dt.datetime.fromtimestamp(seconds, EASTERN).isoformat()
     return f"{local[:19]}.{fraction:07d}{local[19:]}"
 
 
-def _eastern_day(ticks: int) -> dt.date:
+def eastern_day(ticks: int) -> dt.date:
     return dt.datetime.fromtimestamp(ticks // TICKS, EASTERN).date()
 
 
-def _uuid4(bits: int) -> str:
+def uuid4(bits: int) -> str:
     """Format 128 random bits as a version-4 UUID string."""
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
@@ -162,10 +162,17 @@ def _weighted(pool: Sequence[tuple[str, ...]], column: int) -> tuple[int, ...]:
     return tuple(i for i, row in enumerate(pool) for _ in range(int(row[column])))
 
 
+#: Row indices of the open and click profiles and of the places, repeated by weight:
+#: drawing a uniform index into one of these draws a row by its weight.
+OPEN_PICK: Final = _weighted(OPEN_PROFILES, 7)
+CLICK_PICK: Final = _weighted(CLICK_PROFILES, 7)
+GEO_PICK: Final = _weighted(GEOS, 8)
+
+
 # -- records -------------------------------------------------------------------------------
 
 
-class _Message:
+class MessageRecord:
     __slots__ = (
         "attachments", "bcc", "cc", "clicks", "delay", "events", "frag", "id", "kind",
         "links", "metadata", "opens", "raw", "seq", "status", "stream", "ticks",
@@ -173,7 +180,7 @@ class _Message:
     )  # fmt: skip
 
     stream: str
-    kind: int  # index into _KINDS: tag, subject, sender
+    kind: int  # index into KINDS: tag, subject, sender
     to: tuple[int, ...]  # indices into the recipient pool, as are cc, bcc
     cc: tuple[int, ...]
     bcc: tuple[int, ...]
@@ -182,7 +189,7 @@ class _Message:
     track_links: str
     metadata: dict[str, str] | None
     attachments: tuple[str, ...]
-    links: tuple[int, ...]  # indices into _LINKS
+    links: tuple[int, ...]  # indices into LINKS
     delay: int  # ticks from acceptance to delivery
 
     def __init__(self, seq: int, message_id: str, ticks: int) -> None:
@@ -190,24 +197,24 @@ class _Message:
         self.id = message_id
         self.ticks = ticks
         self.events: list[tuple[str, int, int]] = []  # (type, recipient, ticks)
-        self.opens: list[_Open] = []
-        self.clicks: list[_Click] = []
+        self.opens: list[OpenRecord] = []
+        self.clicks: list[ClickRecord] = []
         self.raw: bytes | None = None
         self.frag: bytes | None = None
 
     @property
     def tag(self) -> str | None:
-        return _KINDS[self.kind][0]
+        return KINDS[self.kind][0]
 
     @property
     def everyone(self) -> tuple[int, ...]:
         return self.to + self.cc + self.bcc
 
 
-class _Open:
+class OpenRecord:
     __slots__ = ("geo", "msg", "profile", "raw", "rcpt", "read", "repeats", "ticks")
 
-    def __init__(self, msg: _Message, rcpt: int, ticks: int, profile: int, geo: int) -> None:
+    def __init__(self, msg: MessageRecord, rcpt: int, ticks: int, profile: int, geo: int) -> None:
         self.msg = msg
         self.rcpt = rcpt
         self.ticks = ticks
@@ -218,10 +225,10 @@ class _Open:
         self.raw: bytes | None = None
 
 
-class _Click:
+class ClickRecord:
     __slots__ = ("geo", "link", "location", "msg", "profile", "raw", "rcpt", "repeats", "ticks")
 
-    def __init__(self, msg: _Message, rcpt: int, ticks: int, profile: int, geo: int) -> None:
+    def __init__(self, msg: MessageRecord, rcpt: int, ticks: int, profile: int, geo: int) -> None:
         self.msg = msg
         self.rcpt = rcpt
         self.ticks = ticks
@@ -233,11 +240,11 @@ class _Click:
         self.raw: bytes | None = None
 
 
-def _neg_ticks(record: _Message | _Open | _Click) -> int:
+def neg_ticks(record: MessageRecord | OpenRecord | ClickRecord) -> int:
     return -record.ticks
 
 
-class _Timeline(Sequence[T]):
+class Timeline(Sequence[T]):
     """Records newest first, taking new records at the head in O(1).
 
     ``_old`` holds the records newest first, as they were generated; ``_new`` holds the
@@ -294,6 +301,9 @@ class _Timeline(Sequence[T]):
             self._old.insert(index - n, record)
 
 
+_Timeline = Timeline  # the name the timeline's own tests import
+
+
 class WireView(Sequence[dict[str, Any]]):
     """A read-only list of records as Postmark's JSON objects (newest first).
 
@@ -328,11 +338,11 @@ class WireView(Sequence[dict[str, Any]]):
         return WireView(list(self._items), self._render)
 
 
-def _merge(lists: Mapping[str, Sequence[R]]) -> _Timeline[R]:
-    return _Timeline(list(heapq.merge(*lists.values(), key=_neg_ticks)))
+def merge_newest_first(lists: Mapping[str, Sequence[R]]) -> Timeline[R]:
+    return Timeline(list(heapq.merge(*lists.values(), key=neg_ticks)))
 
 
-def _recipient_pool(rng: random.Random, size: int) -> list[tuple[str, str | None, bytes]]:
+def recipient_pool(rng: random.Random, size: int) -> list[tuple[str, str | None, bytes]]:
     pool: list[tuple[str, str | None, bytes]] = []
     for i in range(size):
         first = _FIRST[int(rng.random() * len(_FIRST))]
@@ -340,41 +350,5 @@ def _recipient_pool(rng: random.Random, size: int) -> list[tuple[str, str | None
         address = f"{first}.{last}{i}@{_DOMAINS[int(rng.random() * len(_DOMAINS))]}"
         style = rng.random()
         name = f"{first.title()} {last.title()}" if style < 0.6 else "" if style < 0.85 else None
-        pool.append((address, name, _dumps(address)))
+        pool.append((address, name, dumps(address)))
     return pool
-
-
-class _State:
-    """The dataset a fake Postmark server holds, shared by the mixins that make it up.
-
-    :class:`~asyncmailstats.testing.FakePostmark` sets every attribute in ``__init__``;
-    its generation, rendering, search and stats parts read them (and generation and
-    ``add_messages`` extend them).
-    """
-
-    retention_days: int
-    open_rate: float
-    click_rate: float
-    max_recipients: int
-    multi_recipient_rate: float
-    _rng: random.Random
-    _now_ticks: int
-    _pool: list[tuple[str, str | None, bytes]]  # address, name, address as JSON
-    _pool_index: dict[str, int]  # lower-cased address -> index into the pool
-    _open_pick: tuple[int, ...]
-    _click_pick: tuple[int, ...]
-    _geo_pick: tuple[int, ...]
-    _open_frags: list[bytes]
-    _click_frags: list[bytes]
-    _geo_frags: list[bytes]
-    _all: _Timeline[_Message]
-    _by_id: dict[str, _Message]
-    _messages: dict[str, _Timeline[_Message]]
-    _opens: dict[str, _Timeline[_Open]]
-    _clicks: dict[str, _Timeline[_Click]]
-    _merged_opens: _Timeline[_Open] | None  # both streams, merged when first asked for
-    _merged_clicks: _Timeline[_Click] | None
-    _cache: dict[tuple[Any, ...], list[Any]]  # filtered selections; key[0] is the kind
-    _stats: dict[str, dict[tuple[str, str | None, int, str], int]] | None
-    _stat_days: dict[int, int]  # UTC hour -> Eastern day ordinal, shared by stats tallies
-    _clock: int  # the newest timestamp any record has; arrivals come after it

@@ -186,6 +186,15 @@ def test_every_option_has_help_and_every_export_and_sync_command_an_example():
             assert "\n  asyncmailstats " in parser.epilog, path
 
 
+def test_every_help_text_renders_as_written():
+    """Help texts go through %-formatting: a literal % must not turn into garbage."""
+    for path, parser in _parsers(build_parser()):
+        text = parser.format_help()
+        assert " at 0x" not in text, path  # a repr leaking through a stray %
+    getresponse = dict(_parsers(build_parser()))[("export", "getresponse", "messages")]
+    assert "pattern (% and _ wildcards)" in " ".join(getresponse.format_help().split())
+
+
 def test_stats_has_one_subcommand_per_series():
     """``export postmark stats`` offers the 13 series, each a subcommand."""
     parsers = {" ".join(path) for path, _ in _parsers(build_parser())}

@@ -12,9 +12,9 @@ from asyncmailstats._convert import (
     loads,
     make_converter,
     parse_datetime,
-    register_renamed,
     structure,
 )
+from asyncmailstats._extra import record_hook
 from asyncmailstats.exceptions import DecodeError
 
 
@@ -54,7 +54,7 @@ def wire_event(**changes: object) -> dict[str, object]:
 
 def converter(*, strict: bool = False):
     conv = make_converter(strict=strict)
-    register_renamed(conv, Event, WIRE_NAMES)
+    conv.register_structure_hook(Event, record_hook(conv, Event, WIRE_NAMES))
     return conv
 
 

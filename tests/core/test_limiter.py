@@ -295,14 +295,3 @@ async def test_waiter_cancelled_after_being_handed_a_slot_returns_it(kit) -> Non
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert (limiter.in_flight, limiter.waiting) == (0, 0)
-
-
-async def test_slot_context_manager_releases_on_error() -> None:
-    """``limiter.slot()`` holds a slot inside the block and returns it on any exit."""
-    limiter = Limiter(Limits(max_concurrency=2))
-    with pytest.raises(KeyError):
-        async with limiter.slot():
-            assert limiter.in_flight == 1
-            raise KeyError
-    assert limiter.in_flight == 0
-    assert limiter.peak_in_flight == 1

@@ -35,8 +35,6 @@ async def test_client_used_after_close_raises(memory_transport, kit) -> None:
         await client.call(kit.items_request(0, 1), kit.decode_json)
     with pytest.raises(SessionClosedError):
         await client.call(kit.items_request(0, 1), kit.decode_json)
-    with pytest.raises(SessionClosedError):
-        client.check_open()
     assert len(memory_transport.sent) == 1
 
 
@@ -112,12 +110,45 @@ async def test_aclose_is_idempotent(make_transport) -> None:
     assert session.closed
 
 
+async def test_a_custom_transport_is_opened_and_closed_once(memory_transport, kit) -> None:
+    """The session opens its transport when it opens and closes it when it closes, once each."""
+    session = Session(transport=memory_transport)
+    assert (memory_transport.opens, memory_transport.closes) == (0, 0)
+    async with session:
+        assert (memory_transport.opens, memory_transport.closes) == (1, 0)
+        client = kit.make_client(session)
+        await client.call(kit.items_request(0, 1), kit.decode_json)
+        await client.call(kit.items_request(1, 1), kit.decode_json)
+    await session.aclose()
+    assert (memory_transport.opens, memory_transport.closes) == (1, 1)
+    assert len(memory_transport.sent) == 2
+
+
+async def test_a_failing_transport_open_leaves_the_session_unopened(make_transport) -> None:
+    """If the transport cannot open, the session stays unopened and closes nothing."""
+
+    class Failing(make_transport):
+        def open(self) -> None:
+            super().open()
+            msg = "cannot open"
+            raise OSError(msg)
+
+    transport = Failing()
+    session = Session(transport=transport)
+    with pytest.raises(OSError, match="cannot open"):
+        session.open()
+    assert "unopened" in repr(session)
+    await session.aclose()
+    assert (transport.opens, transport.closes) == (1, 0)
+
+
 async def test_closing_an_unopened_session_needs_no_transport(memory_transport) -> None:
     """Closing a session that was never opened leaves it closed without touching the transport."""
     session = Session(transport=memory_transport)
     await session.aclose()
     assert session.closed
     assert not memory_transport.closed
+    assert memory_transport.opens == 0
     with pytest.raises(SessionClosedError):
         session.open()
 

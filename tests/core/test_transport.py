@@ -14,7 +14,7 @@ from aiohttp import web
 from aioresponses import aioresponses
 
 from asyncmailstats import RetryPolicy, Session, Timeout
-from asyncmailstats._http import Request
+from asyncmailstats._http import Request, Response
 from asyncmailstats._transport import AiohttpTransport
 from asyncmailstats.exceptions import DecodeError, RequestTimeoutError, TransportError
 from asyncmailstats.testing import instant_retries
@@ -95,6 +95,26 @@ async def test_session_max_body_size_applies_and_is_not_retried(kit) -> None:
         stats = session.statistics()
     assert len(server.requests) == 1
     assert (stats.requests, stats.retries, stats.failures) == (1, 0, 1)
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_a_custom_transports_oversized_body_is_refused(make_transport, kit, status) -> None:
+    """Session(max_body_size=) holds for a custom transport too: DecodeError, not retried."""
+    sizes = iter([LIMIT, LIMIT + 1])
+    transport = make_transport(lambda _: Response(status, {}, b"x" * next(sizes)))
+    async with Session(
+        transport=transport, max_body_size=LIMIT, retry=RetryPolicy(max_attempts=4)
+    ) as session:
+        client = kit.make_client(session)
+        request = Request("GET", "/items", endpoint="GET /items")
+        response = await client.call(request, lambda r: r)  # the limit itself is accepted
+        assert len(response.body) == LIMIT
+        with instant_retries(), pytest.raises(DecodeError, match="larger than") as caught:
+            await client.call(request, lambda r: r)
+        stats = session.statistics()
+    assert caught.value.endpoint == "GET /items"
+    assert len(transport.sent) == 2
+    assert (stats.requests, stats.retries, stats.failures) == (2, 0, 1)
 
 
 async def test_request_round_trip(transport, kit) -> None:

@@ -417,6 +417,13 @@ def test_bad_date_in_series_is_a_decode_error() -> None:
 # -- errors ----------------------------------------------------------------------------
 
 
+def _status_error(response: Response, endpoint: str) -> APIError:
+    """Return the error ``raise_for_status`` raises for *response*."""
+    with pytest.raises(APIError) as info:
+        _wire.raise_for_status(response, endpoint=endpoint)
+    return info.value
+
+
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
@@ -447,7 +454,7 @@ def test_status_maps_to_error_class(status: int, cls: type[APIError]) -> None:
 @pytest.mark.parametrize("status", [405, 408, 409, 418])
 def test_other_statuses_are_plain_api_errors(status: int) -> None:
     """Statuses without a class of their own raise APIError itself, keeping the status."""
-    error = _wire.error_for(Response(status, {}, b""), _wire.LINK_STATS)
+    error = _status_error(Response(status, {}, b""), _wire.LINK_STATS)
     assert type(error) is APIError
     assert error.status == status
 
@@ -471,7 +478,7 @@ def test_error_message_comes_from_whatever_body_was_sent(
     body: bytes, message: str, code: int | None
 ) -> None:
     """JSON message/error fields, plain text, or the status phrase become the message."""
-    error = _wire.error_for(Response(403, {}, body), _wire.LINK_STATS)
+    error = _status_error(Response(403, {}, body), _wire.LINK_STATS)
     assert error.message == message
     assert error.code == code
     assert error.body == body.decode()
@@ -479,7 +486,7 @@ def test_error_message_comes_from_whatever_body_was_sent(
 
 def test_long_bodies_are_cut_in_message_and_excerpt() -> None:
     """A huge plain-text body yields a short message and a bounded excerpt."""
-    error = _wire.error_for(Response(500, {}, b"x" * 10_000), _wire.LINK_STATS)
+    error = _status_error(Response(500, {}, b"x" * 10_000), _wire.LINK_STATS)
     assert len(error.message) == 200
     assert error.body is not None
     assert len(error.body) < 600
@@ -492,7 +499,7 @@ def test_long_bodies_are_cut_in_message_and_excerpt() -> None:
 def test_rate_limit_reads_retry_after_seconds(header: str | None, delay: float | None) -> None:
     """A 429's Retry-After in seconds becomes retry_after; junk or absence gives None."""
     headers = {} if header is None else {"retry-after": header}
-    error = _wire.error_for(Response(429, headers, b""), _wire.LINK_STATS)
+    error = _status_error(Response(429, headers, b""), _wire.LINK_STATS)
     assert isinstance(error, RateLimitError)
     assert error.retry_after == delay
     assert error.status == 429
@@ -501,7 +508,7 @@ def test_rate_limit_reads_retry_after_seconds(header: str | None, delay: float |
 def test_rate_limit_reads_retry_after_http_date() -> None:
     """A Retry-After HTTP date in the future becomes a positive delay."""
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
-    error = _wire.error_for(Response(429, {"retry-after": when}, b""), _wire.LINK_STATS)
+    error = _status_error(Response(429, {"retry-after": when}, b""), _wire.LINK_STATS)
     assert isinstance(error, RateLimitError)
     assert error.retry_after is not None
     assert 100 < error.retry_after <= 120

@@ -439,6 +439,13 @@ def _http_date(offset: float) -> str:
     return email.utils.formatdate(time.time() + offset, usegmt=True)
 
 
+def _status_error(response: Response, *, endpoint: str) -> APIError:
+    """Return the error ``raise_for_status`` raises for *response*."""
+    with pytest.raises(APIError) as info:
+        _decode.raise_for_status(response, endpoint=endpoint)
+    return info.value
+
+
 @pytest.mark.parametrize(
     ("response", "error", "code"),
     [
@@ -491,7 +498,7 @@ def _http_date(offset: float) -> str:
 )
 def test_error_mapping_table(response, error, code):
     """ErrorCode is read first, then the HTTP status, and picks the error class."""
-    err = _decode.error_from_response(response, endpoint="GET /messages/outbound")
+    err = _status_error(response, endpoint="GET /messages/outbound")
     assert type(err) is error
     assert err.code == code
     assert err.status == response.status
@@ -502,7 +509,7 @@ def test_error_mapping_table(response, error, code):
 def test_error_message_comes_from_the_body():
     """The provider's Message is the error's message; the body excerpt is kept."""
     raw = {"ErrorCode": 701, "Message": "This message was not found."}
-    err = _decode.error_from_response(body(raw, 422), endpoint="e")
+    err = _status_error(body(raw, 422), endpoint="e")
     assert err.message == "This message was not found."
     assert "701" in (err.body or "")
     assert "This message was not found." in str(err)
@@ -519,16 +526,14 @@ def test_error_message_comes_from_the_body():
 )
 def test_rate_limit_reads_retry_after_seconds(headers, expected):
     """A 429 carries Retry-After seconds when sent, else None."""
-    err = _decode.error_from_response(Response(429, headers, b""), endpoint="e")
+    err = _status_error(Response(429, headers, b""), endpoint="e")
     assert isinstance(err, RateLimitError)
     assert err.retry_after == expected
 
 
 def test_rate_limit_reads_retry_after_http_date():
     """A Retry-After HTTP date becomes the seconds until then."""
-    err = _decode.error_from_response(
-        Response(429, {"retry-after": _http_date(30)}, b""), endpoint="e"
-    )
+    err = _status_error(Response(429, {"retry-after": _http_date(30)}, b""), endpoint="e")
     assert isinstance(err, RateLimitError)
     assert err.retry_after is not None
     assert 25 <= err.retry_after <= 31

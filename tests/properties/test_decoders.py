@@ -107,7 +107,7 @@ def instance_of(cls: type) -> Check:
 
 
 def _raise_postmark_error(response: Response) -> None:
-    raise pm.error_from_response(response, endpoint="GET /x")
+    pm.raise_for_status(response, endpoint="GET /x")
 
 
 def _result(method: str, convert: Callable[..., Any], **kwargs: Any) -> Callable[..., Any]:
@@ -155,7 +155,7 @@ DECODERS: dict[str, tuple[Callable[[Response], Any], Check, range]] = {
         tuple_of(MessageStream),
         range(200, 300),
     ),
-    "postmark.error_from_response": (_raise_postmark_error, instance_of(object), range(0)),
+    "postmark.raise_for_status": (_raise_postmark_error, instance_of(type(None)), range(200, 300)),
     **{
         f"postmark.decode_stats[{name}]": (
             functools.partial(pm.decode_stats, cls=model, endpoint=f"GET {path}"),

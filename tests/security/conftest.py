@@ -20,6 +20,9 @@ class RefusingTransport:
     def __init__(self) -> None:
         self.sent: list[tuple[Request, str]] = []
 
+    def open(self) -> None:
+        pass
+
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
         self.sent.append((request, url))
         msg = f"a request was sent: {request.method} {url}"
@@ -36,6 +39,9 @@ class RecordingTransport:
         self.status = status
         self.body = body
         self.sent: list[tuple[Request, str]] = []
+
+    def open(self) -> None:
+        pass
 
     async def send(self, request: Request, url: str, timeout: Timeout) -> Response:
         self.sent.append((request, url))

@@ -29,7 +29,7 @@ def test_a_secret_across_the_cut_is_not_kept_in_part(offset: int) -> None:
     """A secret that straddles the excerpt's end is redacted before the body is cut."""
     body = ("a" * offset + SECRET + "b" * 2_000).encode()
     with pytest.raises(APIError) as info:
-        rpc.check_status(Response(500, {}, body), endpoint="POST x", secrets=[SECRET])
+        rpc.raise_for_status(Response(500, {}, body), endpoint="POST x", secrets=[SECRET])
     redacted = "a" * offset + rpc.REDACTED + "b" * 2_000
     assert info.value.body == redacted[:BODY_EXCERPT_CHARS] + "…"
     assert SECRET[:4] not in info.value.body
