@@ -25,12 +25,12 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
-from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar, cast, overload
 
 import attrs
 
 from ._client import ProviderClient
+from ._closing import AsyncClosing
 from ._validate import check_bool, check_int
 
 I = TypeVar("I")  # noqa: E741 - the conventional name of an input item type
@@ -239,7 +239,7 @@ class _Work(Generic[I, T]):
         self.wake()
 
 
-class FanOut(Generic[I, T]):
+class FanOut(AsyncClosing, Generic[I, T]):
     """Async iterator of :class:`Outcome`; see :func:`fan_out`.
 
     Like an async generator, it refuses a second ``__anext__`` while one is running
@@ -342,17 +342,6 @@ class FanOut(Generic[I, T]):
     def __del__(self) -> None:
         if getattr(self, "_work", None) is not None:
             self._cancel()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 @overload

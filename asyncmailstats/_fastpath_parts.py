@@ -58,28 +58,47 @@ def _split_optional(t: Any) -> tuple[Any, bool]:
 
 
 def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
-    """Return each field's slot setter when ``cls.__init__`` does nothing but store them.
+    """Return each field's slot setter when ``cls(...)`` does nothing but store its arguments.
 
-    attrs writes such an ``__init__`` for a slotted class whose fields have no validator
-    or converter and which has no pre/post-init hook, no cached hash and no
-    ``__setattr__`` of its own (frozen classes store through ``object.__setattr__``).
     Storing through the slot descriptors then builds the very same object without the
-    keyword-argument call; for any other class this returns ``None``.
+    keyword-argument call. That holds for a slotted attrs class whose fields have no
+    validator or converter and are all set by ``__init__``, which has no pre/post-init
+    hook and no slot besides its fields (and ``__weakref__``), and whose ``__init__``
+    stores each argument as it is, which is checked by building one instance from
+    distinct sentinels (a class with an ``__init__`` or ``__setattr__`` of its own that
+    changes or refuses them fails the check). Only public attrs API and Python's slot
+    descriptors are used. For any other class this returns ``None``.
     """
-    init = getattr(cls.__init__, "__code__", None)
-    if (
-        init is None
-        or not init.co_filename.startswith("<attrs generated")
-        or cls.__new__ is not object.__new__
-        or any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
-        # attrs' __init__ stores through object.__setattr__ only under these two.
-        or (
-            cls.__setattr__ is not object.__setattr__
-            and getattr(cls.__setattr__, "__module__", None) != "attr._make"
-        )
+    descriptors = _field_slots(cls)
+    if descriptors is None:
+        return None
+    fields = attrs.fields(cls)
+    sentinels = {field.alias: _Sentinel() for field in fields}
+    try:
+        probe = cls(**sentinels)
+    except Exception:  # noqa: BLE001 - an __init__ that refuses sentinels is not plain
+        return None
+    stored = (d.__get__(probe) for d in descriptors)
+    if type(probe) is not cls or any(
+        value is not sentinels[f.alias] for value, f in zip(stored, fields, strict=True)
+    ):
+        return None
+    return [d.__set__ for d in descriptors]
+
+
+def _field_slots(cls: Any) -> list[Any] | None:
+    """Return the slot descriptors of an attrs class's plain fields, in field order, or ``None``.
+
+    ``None`` unless every field is set by ``__init__`` without validator or converter,
+    there is no pre/post-init hook, and the slots are the fields (and ``__weakref__``).
+    """
+    if not attrs.has(cls) or any(
+        hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__")
     ):
         return None
     fields = attrs.fields(cls)
+    if any(f.validator is not None or f.converter is not None or not f.init for f in fields):
+        return None
     slots: set[str] = set()
     for klass in cls.__mro__[:-1]:
         declared = vars(klass).get("__slots__")
@@ -88,31 +107,42 @@ def _slot_setters(cls: Any) -> list[Callable[[Any, Any], None]] | None:
         slots.update([declared] if isinstance(declared, str) else declared)
     if slots - {"__weakref__"} != {field.name for field in fields}:
         return None
-    setters: list[Callable[[Any, Any], None]] = []
-    for field in fields:
-        if field.validator is not None or field.converter is not None or not field.init:
-            return None
-        descriptor = inspect.getattr_static(cls, field.name)
-        if not isinstance(descriptor, types.MemberDescriptorType):
-            return None
-        setters.append(descriptor.__set__)
-    return setters
+    descriptors = [inspect.getattr_static(cls, field.name) for field in fields]
+    if not all(isinstance(d, types.MemberDescriptorType) for d in descriptors):
+        return None
+    return descriptors
+
+
+class _Sentinel:
+    """A value no ``__init__`` would store unchanged unless it stores what it is given."""
+
+    __slots__ = ()
 
 
 def _swap_builder(cls: Any) -> type | None:
     """Return a mutable twin of slotted *cls* whose instances can become *cls* instances.
 
-    The twin declares the same slots and nothing else, so storing into it is a plain slot
-    store, and assigning ``__class__`` turns the finished object into an instance of
-    *cls*, the very object attrs' ``__init__`` would have built. CPython allows that only
-    between identical layouts (for one, not with a ``__weakref__`` slot after the
-    fields); when it refuses, this returns ``None``.
+    The twin derives from the same base as *cls* and adds the same slots, with the plain
+    ``object.__setattr__`` and ``__delattr__`` (a frozen base's refusal does not apply
+    to it), so storing into it is a plain slot store, and assigning ``__class__`` turns the finished object
+    into an instance of *cls*, the very object attrs' ``__init__`` would have built.
+    CPython allows that only between identical layouts (on Python 3.11, not with a
+    ``__weakref__`` slot); when it refuses, this returns ``None`` and the fields are
+    stored through the slot descriptors instead (a test checks which way every model
+    takes).
     """
-    slots: list[str] = []
-    for klass in reversed(cls.__mro__[:-1]):
-        declared = vars(klass).get("__slots__", ())
-        slots += [declared] if isinstance(declared, str) else list(declared)
-    twin = type(f"{cls.__name__}Builder", (), {"__slots__": tuple(slots), "__module__": __name__})
+    if len(cls.__bases__) != 1:
+        return None
+    declared = vars(cls).get("__slots__", ())
+    namespace = {
+        "__slots__": (declared,) if isinstance(declared, str) else tuple(declared),
+        "__setattr__": object.__setattr__,
+        # One type slot serves both: with a frozen base's __delattr__ left in place,
+        # every store would still go through Python-level dispatch.
+        "__delattr__": object.__delattr__,
+        "__module__": __name__,
+    }
+    twin = type(f"{cls.__name__}Builder", cls.__bases__, namespace)
     blank: Any = object.__new__(twin)
     try:
         blank.__class__ = cls

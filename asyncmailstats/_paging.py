@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Callable, Iterator
-from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from ._closing import AsyncClosing
 from ._offset_pages import OffsetPages, offset_pages
 from ._page_source import Fetch, Page, PagedEndpoint, Parsed
 from ._validate import check_int
@@ -80,7 +80,7 @@ def check_paging(limit: object, page_size: object, max_page_size: int, prefetch:
 _CLOSING: set[asyncio.Task[None]] = set()
 
 
-class _LimitedPages(Generic[T]):
+class _LimitedPages(AsyncClosing, Generic[T]):
     """Pages of a source, cut at ``limit`` items; closes the source when it ends early."""
 
     def __init__(
@@ -159,17 +159,6 @@ class _LimitedPages(Generic[T]):
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
 
 class _Items(Generic[T]):
     """The items of a page stream, one by one."""
@@ -199,7 +188,7 @@ class _Items(Generic[T]):
         await self._pages.aclose()
 
 
-class Paginator(Generic[T]):
+class Paginator(AsyncClosing, Generic[T]):
     """A stream of items, fetched page by page; returned without awaiting.
 
     ``async for item in paginator`` yields every item; :meth:`pages` yields
@@ -250,17 +239,6 @@ class Paginator(Generic[T]):
             await pages.aclose()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def offset_paginator(

@@ -8,7 +8,6 @@ import ipaddress
 import logging
 import warnings
 from collections.abc import Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import urlsplit
 
@@ -16,6 +15,7 @@ import attrs
 from yarl import URL
 
 from ._client import ProviderClient, ProviderStatistics
+from ._closing import AsyncClosing
 from ._limiter import Limits
 from ._retry import RetryPolicy
 from ._text import check_encodable
@@ -166,7 +166,7 @@ def _credential_digest(headers: Mapping[str, str], secrets: tuple[str, ...]) -> 
     return digest.digest()
 
 
-class Session:
+class Session(AsyncClosing):
     """Owns the HTTP transport, and hands out provider APIs that share it.
 
     Use it as an async context manager::
@@ -228,14 +228,6 @@ class Session:
     async def __aenter__(self) -> Self:
         self.open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def open(self) -> None:
         """Open the session inside the running event loop (``async with`` does this)."""

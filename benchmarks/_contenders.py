@@ -31,8 +31,8 @@ from postmark.utils.pagination import paginate
 from postmarker.core import PostmarkClient
 
 import asyncmailstats as ams
+from asyncmailstats.postmark._args import date_params
 from asyncmailstats.postmark._streams import SLICE_TARGET, split_points
-from asyncmailstats.postmark._wire import date_params
 
 PAGE = 500
 OFFSET_CEILING = 10_000

@@ -38,7 +38,7 @@ from asyncmailstats.getresponse._convert import CONVERTER as GR_CONVERTER
 from asyncmailstats.getresponse._wire import decode_result, period_start, stats_series
 from asyncmailstats.getresponse.models import PeriodStats
 from asyncmailstats.postmark import _convert as postmark_convert
-from asyncmailstats.postmark import _decode, _wire
+from asyncmailstats.postmark import _wire
 from asyncmailstats.postmark._convert import CONVERTER
 from asyncmailstats.postmark.models import ClientInfo, Geo, Open, OSInfo
 
@@ -105,7 +105,7 @@ def structuring_breakdown() -> Table:
     complete = sum(1 for r in records if all(k in r for k in _wire_keys(Open)))
 
     def decode() -> Any:
-        return _decode.decode_opens(response)
+        return _wire.decode_opens(response)
 
     pieces: list[tuple[str, Callable[[], Any]]] = [
         ("orjson.loads (whole page)", lambda: orjson.loads(body)),
@@ -381,8 +381,8 @@ _AREAS: tuple[tuple[str, str], ...] = (
     ("<attrs generated", "structuring (attrs __init__)"),
     ("asyncmailstats/postmark/_convert", "structuring (custom hooks)"),
     ("asyncmailstats/_convert", "structuring (base hooks, datetimes)"),
-    ("asyncmailstats/postmark/_decode", "decode (incl. orjson)"),
-    ("asyncmailstats/postmark/_wire", "requests (wire)"),
+    ("asyncmailstats/postmark/_wire", "requests and decode (wire, incl. orjson)"),
+    ("asyncmailstats/postmark/_args", "argument checks"),
     ("asyncmailstats/_paging", "paging"),
     ("asyncmailstats/_fanout", "fan-out"),
     ("asyncmailstats/_limiter", "limiter"),

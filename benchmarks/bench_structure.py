@@ -2,7 +2,7 @@
 
 The bytes are real pages from the fakes' datasets (500 opens, 500 clicks, 500 outbound
 messages; one GetResponse hourly ``get_message_stats`` reply). asyncmailstats runs its
-production decoders (``postmark._decode.decode_*`` on a ``Response``; for GetResponse
+production decoders (``postmark._wire.decode_*`` on a ``Response``; for GetResponse
 ``decode_result`` then ``stats_series``, what ``message_stats()`` does). The floor is
 parsing alone (``json.loads`` / ``orjson.loads``). The official SDK does what its list
 methods do: ``response.json()`` (``json.loads``) then ``Model(**record)`` per record.
@@ -24,7 +24,7 @@ from postmarker.models.base import Model as PostmarkerModel
 from asyncmailstats._http import Response
 from asyncmailstats.getresponse import Grouping
 from asyncmailstats.getresponse._wire import decode_result, stats_series
-from asyncmailstats.postmark import _decode
+from asyncmailstats.postmark import _wire
 from asyncmailstats.testing import FakeGetResponse, FakePostmark
 
 PAGE = 500
@@ -61,9 +61,9 @@ def contenders() -> dict[str, dict[str, tuple[Callable[[], int], str]]]:
     pages = postmark_pages()
     out: dict[str, dict[str, tuple[Callable[[], int], str]]] = {}
     postmark = (
-        ("Open", "Opens", _decode.decode_opens, OpenEvent),
-        ("Click", "Clicks", _decode.decode_clicks, ClickEvent),
-        ("OutboundMessage", "Messages", _decode.decode_messages, Message),
+        ("Open", "Opens", _wire.decode_opens, OpenEvent),
+        ("Click", "Clicks", _wire.decode_clicks, ClickEvent),
+        ("OutboundMessage", "Messages", _wire.decode_messages, Message),
     )
     for model, key, decode, sdk_model in postmark:
         body = pages[key]

@@ -19,7 +19,7 @@ import attrs
 
 from ..emailconsul._wire import check_group
 from ..emailconsul.models import LinkGroup
-from ..postmark._base import MAX_RETENTION_DAYS
+from ..postmark._args import MAX_RETENTION_DAYS
 from ..sync._emailconsul import EmailConsulPlan
 from ..sync._getresponse import GetResponsePlan
 from ..sync._postmark import PostmarkPlan, eastern_today

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
 import attrs
 
-from .._convert import make_converter as _make_base_converter
+from .._convert import make_converter as make_base_converter
 from .._fastpath import make_fast_structure_fn
 from .models import DeliveryDay, LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint
 
@@ -57,18 +57,29 @@ class SeriesBody(Generic[T]):
 _RECORDS: Final = (LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint, DeliveryDay)
 
 
-def make_converter() -> cattrs.Converter:
-    """Return the production converter: unknown keys are kept in each record's ``extra``."""
-    converter = _make_base_converter(strict=False)
-    for cls in _RECORDS:
-        generic = converter.get_structure_hook(cls)
-        converter.register_structure_hook(cls, make_fast_structure_fn(converter, cls, generic))
+def configure_converter(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
+    """Register EmailConsul's hooks on *converter* (fresh from the shared ``make_converter``).
+
+    Args:
+        converter: The converter to configure; returned.
+        fast: Read the records that come by the page through generated functions.
+    """
+    if fast:
+        for cls in _RECORDS:
+            generic = converter.get_structure_hook(cls)
+            converter.register_structure_hook(cls, make_fast_structure_fn(converter, cls, generic))
     return converter
 
 
-def make_strict_converter() -> cattrs.Converter:
-    """Return a converter that refuses keys the models do not declare (for tests)."""
-    return _make_base_converter(strict=True)
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Return an EmailConsul converter.
+
+    Args:
+        strict: Refuse keys a model does not declare (for tests); otherwise they are kept
+            in each record's ``extra``, and the records are read through generated
+            functions.
+    """
+    return configure_converter(make_base_converter(strict=strict), fast=not strict)
 
 
 #: The converter every EmailConsul response goes through.

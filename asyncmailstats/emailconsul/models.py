@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from .._extra import extra_field
+from .._model import inherited_before_extra
 
 __all__ = [
     "DeliveryDay",
@@ -45,8 +46,32 @@ class LinkGroup(enum.StrEnum):
     """One row per link parameter name and value (``params_name`` / ``params_value``)."""
 
 
-@attrs.frozen(slots=True, weakref_slot=False)
-class LinkStat:
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class _LinkGroups:
+    """The grouping fields :class:`LinkStat` and :class:`LinkTimeseriesPoint` both carry."""
+
+    campaign_id: str | None = None
+    """The campaign, when grouped by ``campaign_id``."""
+    subscriber_id: str | None = None
+    """The subscriber, when grouped by ``subscriber_id``."""
+    device: str | None = None
+    """The device type or model, when grouped by ``device``."""
+    country: str | None = None
+    """The ISO country code, when grouped by ``country``."""
+    ip: str | None = None
+    """The client IP address, when grouped by ``ip``."""
+    browser: str | None = None
+    """The browser name and version, when grouped by ``browser``."""
+    custom_link_title: str | None = None
+    """The custom link title, when grouped by ``custom_link_title``."""
+    params_name: str | None = None
+    """The link parameter's name, when grouped by ``params``."""
+    params_value: str | None = None
+    """The link parameter's value, when grouped by ``params``."""
+
+
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=inherited_before_extra)
+class LinkStat(_LinkGroups):
     """One row of aggregated link-log (click) counts.
 
     Only the field(s) of the grouping asked for are set; the others are ``None``.
@@ -54,59 +79,23 @@ class LinkStat:
 
     count: int
     """How many link logs (clicks) fall in this group."""
-    campaign_id: str | None = None
-    """The campaign, when grouped by ``campaign_id``."""
-    subscriber_id: str | None = None
-    """The subscriber, when grouped by ``subscriber_id``."""
-    device: str | None = None
-    """The device type or model, when grouped by ``device``."""
-    country: str | None = None
-    """The ISO country code, when grouped by ``country``."""
-    ip: str | None = None
-    """The client IP address, when grouped by ``ip``."""
-    browser: str | None = None
-    """The browser name and version, when grouped by ``browser``."""
-    custom_link_title: str | None = None
-    """The custom link title, when grouped by ``custom_link_title``."""
-    params_name: str | None = None
-    """The link parameter's name, when grouped by ``params``."""
-    params_value: str | None = None
-    """The link parameter's value, when grouped by ``params``."""
     extra: Mapping[str, Any] = extra_field()
     """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
-@attrs.frozen(slots=True, weakref_slot=False)
-class LinkTimeseriesPoint:
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=inherited_before_extra)
+class LinkTimeseriesPoint(_LinkGroups):
     """Link-log (click) count for one date, optionally split by a grouping."""
 
     date: date
     """The day the count covers."""
     count: int
     """How many link logs fall on this date (and in this group)."""
-    campaign_id: str | None = None
-    """The campaign, when grouped by ``campaign_id``."""
-    subscriber_id: str | None = None
-    """The subscriber, when grouped by ``subscriber_id``."""
-    device: str | None = None
-    """The device type or model, when grouped by ``device``."""
-    country: str | None = None
-    """The ISO country code, when grouped by ``country``."""
-    ip: str | None = None
-    """The client IP address, when grouped by ``ip``."""
-    browser: str | None = None
-    """The browser name and version, when grouped by ``browser``."""
-    custom_link_title: str | None = None
-    """The custom link title, when grouped by ``custom_link_title``."""
-    params_name: str | None = None
-    """The link parameter's name, when grouped by ``params``."""
-    params_value: str | None = None
-    """The link parameter's value, when grouped by ``params``."""
     extra: Mapping[str, Any] = extra_field()
     """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
-@attrs.frozen(slots=True, weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class PixelTimeseriesPoint:
     """Pixel-log (open) count for one date, optionally split by campaign or subscriber."""
 
@@ -122,7 +111,7 @@ class PixelTimeseriesPoint:
     """Keys EmailConsul sent that this model does not declare: wire name → JSON value."""
 
 
-@attrs.frozen(slots=True, weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class DeliveryDay:
     """Delivery counters of the emails requested on one date.
 

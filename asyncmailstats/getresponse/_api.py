@@ -13,9 +13,9 @@ from collections.abc import (
     Mapping,
 )
 from functools import partial
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
+from .._closing import AsyncClosing
 from .._fanout import Failure, FanOut, fan_out
 from .._text import check_encodable
 from .._validate import check_int
@@ -67,7 +67,7 @@ async def _each(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]
             yield item
 
 
-class StatsOutcomes:
+class StatsOutcomes(AsyncClosing):
     """The outcomes of ``message_stats_many()``: an async iterator, also a context manager.
 
     Leaving early (``break``, an exception, :meth:`aclose`, cancellation) cancels the
@@ -86,17 +86,6 @@ class StatsOutcomes:
     async def aclose(self) -> None:
         """Stop: cancel the batches in flight and stop reading message IDs."""
         await self._outcomes.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class GetResponseAPI:

@@ -9,11 +9,11 @@ the shared ISO-8601 hook as naive datetimes. Keys a model does not declare are k
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import cattrs
 
-from .._convert import make_converter
+from .._convert import make_converter as make_base_converter
 from .._extra import record_hook
 from .._fastpath import make_fast_structure_fn
 from .models import Message, MessageType, PeriodStats
@@ -35,7 +35,13 @@ def _structure_message_type(value: Any, _: type) -> MessageType:
     return MessageType(value)
 
 
-def _configure(converter: cattrs.Converter, *, fast: bool = False) -> cattrs.Converter:
+def configure_converter(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
+    """Register GetResponse's hooks on *converter* (fresh from the shared ``make_converter``).
+
+    Args:
+        converter: The converter to configure; returned.
+        fast: Read stats periods through a generated function.
+    """
     # Registered by class so it takes precedence over the shared ``str`` hook, which
     # would otherwise match this str subclass first and leave a plain string.
     converter.register_structure_hook(MessageType, _structure_message_type)
@@ -51,15 +57,16 @@ def _configure(converter: cattrs.Converter, *, fast: bool = False) -> cattrs.Con
     return converter
 
 
-def make_lenient_converter() -> cattrs.Converter:
-    """Return the production converter: unknown keys are kept in each model's ``extra``."""
-    return _configure(make_converter(strict=False), fast=True)
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Return a GetResponse converter.
 
-
-def make_strict_converter() -> cattrs.Converter:
-    """Return a converter that rejects keys the models do not declare (for tests)."""
-    return _configure(make_converter(strict=True))
+    Args:
+        strict: Refuse keys a model does not declare (for tests); otherwise they are kept
+            in each model's ``extra``, and stats periods are read through a generated
+            function.
+    """
+    return configure_converter(make_base_converter(strict=strict), fast=not strict)
 
 
 #: The converter decoding uses unless told otherwise.
-CONVERTER = make_lenient_converter()
+CONVERTER: Final = make_converter()

@@ -17,6 +17,7 @@ import attrs
 
 from .._convert import OpenStrEnum
 from .._extra import FrozenDict, extra_field
+from .._model import inherited_before_extra
 
 __all__ = [
     "COUNTER_NAMES",
@@ -67,7 +68,7 @@ def _check_day(name: str) -> Any:
     return check
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class TimeRange:
     """A time condition on a GetResponse date field (``created_on``, ``send_on``).
 
@@ -103,12 +104,12 @@ class TimeRange:
             raise ValueError(msg)
 
 
-@attrs.frozen(weakref_slot=False)
-class StatsTotals:
-    """The 19 counters of ``get_message_stats``, summed over a message's periods.
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class _Counters:
+    """The 19 counters of ``get_message_stats``, each 0 by default, in the API's order.
 
-    Unique counters count a recipient only in the period of their first action, so their
-    sum over periods is the message's unique total.
+    Written once for :class:`StatsTotals` and :class:`PeriodStats`, which are not
+    instances of one another.
     """
 
     sent: int = 0
@@ -151,12 +152,21 @@ class StatsTotals:
     """Spam complaints not handled."""
 
 
+@attrs.frozen(kw_only=True, weakref_slot=False)
+class StatsTotals(_Counters):
+    """The 19 counters of ``get_message_stats``, summed over a message's periods.
+
+    Unique counters count a recipient only in the period of their first action, so their
+    sum over periods is the message's unique total.
+    """
+
+
 #: The names of the 19 counters, in the API's order.
 COUNTER_NAMES: Final[tuple[str, ...]] = tuple(a.name for a in attrs.fields(StatsTotals))
 
 
-@attrs.frozen(weakref_slot=False)
-class PeriodStats:
+@attrs.frozen(kw_only=True, weakref_slot=False, field_transformer=inherited_before_extra)
+class PeriodStats(_Counters):
     """The counters of one period of a message's stats.
 
     Periods are sparse: the API lists a period only when one of its counters is positive,
@@ -167,49 +177,11 @@ class PeriodStats:
     """The period as the API keys it: ``2024-01-31 13``, ``2024-01-31``, ``2024-01`` or ``2024``."""
     start: datetime
     """The naive local start of the period (the API states no time zone)."""
-    sent: int = 0
-    """Messages sent."""
-    opened: int = 0
-    """Opens, counting repeats."""
-    unique_opened: int = 0
-    """Recipients who opened for the first time."""
-    clicked: int = 0
-    """Clicks on tracked links, counting repeats."""
-    unique_clicked: int = 0
-    """Recipients who clicked for the first time."""
-    goals: int = 0
-    """Goals reached, counting repeats."""
-    unique_goals: int = 0
-    """Recipients who reached a goal for the first time."""
-    forwarded: int = 0
-    """Forwards."""
-    unsubscribes: int = 0
-    """Unsubscriptions."""
-    bounces_user_unknown: int = 0
-    """Hard bounces: unknown recipient."""
-    bounces_user_recycled: int = 0
-    """Bounces: recycled address."""
-    bounces_mailbox_full: int = 0
-    """Bounces: mailbox full."""
-    bounces_block_content: int = 0
-    """Blocks because of the content."""
-    bounces_block_timeout: int = 0
-    """Blocks by timeout."""
-    bounces_block_other: int = 0
-    """Other blocks."""
-    bounces_other_soft: int = 0
-    """Other soft bounces."""
-    bounces_other_hard: int = 0
-    """Other hard bounces."""
-    complaints_handled: int = 0
-    """Spam complaints that were handled."""
-    complaints_unhandled: int = 0
-    """Spam complaints not handled."""
     extra: Mapping[str, Any] = extra_field()
     """Keys GetResponse sent that this model does not declare: wire name → JSON value."""
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class MessageStatsSeries:
     """The stats of one message, period by period.
 
@@ -244,7 +216,7 @@ def _read_only(value: Any) -> Any:
     return value
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Message:
     """A newsletter, autoresponder, A/B test or draft, as ``get_messages`` lists it."""
 
@@ -301,7 +273,7 @@ class Message:
         return "clicktrack" in self.flags
 
 
-@attrs.frozen(weakref_slot=False)
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class Link:
     """A click-tracked link of a message, as ``get_links`` lists it."""
 

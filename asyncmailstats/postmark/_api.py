@@ -1,17 +1,22 @@
-"""The public Postmark client: outbound messages, opens, clicks and stats."""
+"""The public Postmark client: outbound messages, opens, clicks and stats.
+
+:class:`PostmarkAPI` is built from mixins (see :mod:`._api_base` for why): its opens and
+clicks come from :mod:`._api_events`, its stats from :mod:`._api_stats`; the messages
+and the history streams are here.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from .._paging import PagedEndpoint, PageSource, Paginator, check_paging
 from .._validate import check_int
-from . import _decode, _wire
-from ._base import message_key
-from ._events import EventMethods
-from ._stats import StatsMethods
+from . import _wire
+from ._api_events import EventMethods
+from ._api_stats import StatsMethods
+from ._args import Params, check_range, message_filters, start_instant
 from ._streams import history_pages, window_pages
 from .models import TrackLinks
 
@@ -39,6 +44,14 @@ DEFAULT_HISTORY_CONCURRENCY: Final = 8
 _ONE_SECOND: Final = dt.timedelta(seconds=1)
 
 
+def _opens_tracked(message: OutboundMessage) -> bool:
+    return message.track_opens is not False
+
+
+def _links_tracked(message: OutboundMessage) -> bool:
+    return message.track_links != TrackLinks.NONE
+
+
 class PostmarkAPI(EventMethods, StatsMethods):
     """Read a Postmark server's sent messages, opens, clicks and statistics.
 
@@ -51,6 +64,23 @@ class PostmarkAPI(EventMethods, StatsMethods):
     as Eastern time) and sent to the second; a naive datetime is refused as ambiguous.
     Date bounds are inclusive, and must fall between 1900-01-01 and 9998-12-31 (for a
     datetime: its day in Eastern time); anything else is a ``ValueError`` at the call.
+
+    Stats: :meth:`outbound_overview` and the day series (:meth:`sent_counts` to
+    :meth:`click_locations`) each read one ``GET /stats/outbound…`` endpoint. Stats are
+    kept per day in Eastern time, so their ranges are dates. Every stats method takes
+    the same keyword arguments:
+
+    - ``tag``: only messages with this tag.
+    - ``from_date``: first day (inclusive); all time when neither date is given.
+    - ``to_date``: last day (inclusive).
+    - ``message_stream``: only this stream. When ``None`` no stream is sent and
+      Postmark counts every stream of the server (the Messages API, by contrast,
+      defaults to the ``outbound`` stream).
+
+    and raises, before any request, ``TypeError`` when a bound is not a
+    :class:`datetime.date` (datetimes are refused: stats are kept per day), and
+    ``ValueError`` when *from_date* is after *to_date*, a date is outside 1900-01-01 to
+    9998-12-31, or a filter is empty.
 
     Args:
         client: The provider client that sends requests (made by the session).
@@ -71,13 +101,29 @@ class PostmarkAPI(EventMethods, StatsMethods):
 
     # ------------------------------------------------------------------ messages
 
-    def _search(self, filters: _wire.Params) -> PagedEndpoint[OutboundMessage, Response]:
+    def _search(self, filters: Params) -> PagedEndpoint[OutboundMessage, Response]:
         """Return the messages search with *filters* (dates included) as a paged endpoint."""
         return self._paged(
-            lambda offset, count: _wire.messages_request(filters, count=count, offset=offset),
-            _decode.parse_messages,
-            message_key,
+            lambda offset, count: _wire.MESSAGES.request(filters, count=count, offset=offset),
+            _wire.MESSAGES.parse,
+            _wire.MESSAGES.key,
         )
+
+    def _message_range(self, from_date: object, to_date: object) -> tuple[dt.date, dt.date]:
+        """Validate the range of :meth:`outbound_messages`; return it with its defaults.
+
+        The upper bound is frozen now. Postmark may read ``todate=HH:MM:SS`` as the whole
+        second, so the current second is left out: a message arriving while the stream
+        runs would shift the offsets of the newest window.
+        """
+        lower, upper = check_range(from_date, to_date)
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - _ONE_SECOND
+        if upper is None:
+            upper = now
+        if lower is None:
+            retained = now - dt.timedelta(days=self._retention_days)
+            lower = min(retained, start_instant(upper))
+        return lower, upper
 
     def outbound_messages(
         self,
@@ -130,7 +176,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
                 *from_date* is after *to_date*, *status* is unknown, or a paging argument
                 is out of range.
         """
-        filters = _wire.message_filters(
+        filters = message_filters(
             recipient=recipient,
             from_email=from_email,
             tag=tag,
@@ -139,23 +185,12 @@ class PostmarkAPI(EventMethods, StatsMethods):
             message_stream=message_stream,
             metadata=metadata,
         )
-        lower, upper = _wire.check_range(from_date, to_date)
+        lower, upper = self._message_range(from_date, to_date)
         size = check_paging(limit, page_size, MAX_PAGE_SIZE, prefetch)
-        # The upper bound is frozen now. Postmark may read "todate=HH:MM:SS" as the whole
-        # second, so the current second is left out: a message arriving while the stream
-        # runs would shift the offsets of the newest window.
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0) - _ONE_SECOND
-        if upper is None:
-            upper = now
-        if lower is None:
-            retained = now - dt.timedelta(days=self._retention_days)
-            lower = min(retained, _wire.start_instant(upper))
-        bounds = (lower, upper)
-        depth = prefetch
 
         def open_pages(lim: int | None) -> PageSource[OutboundMessage]:
             pages = window_pages(
-                self._search, filters, *bounds, page_size=size, prefetch=depth, limit=lim
+                self._search, filters, lower, upper, page_size=size, prefetch=prefetch, limit=lim
             )
             return cast("PageSource[OutboundMessage]", pages)
 
@@ -173,7 +208,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: *message_id* is not a string.
         """
         request = _wire.details_request(message_id)
-        return await self._call(request, _decode.decode_details)
+        return await self._call(request, _wire.decode_details)
 
     async def message_dump(self, message_id: str) -> str:
         """Return the raw source of a sent message (``""`` when no longer available).
@@ -187,7 +222,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: *message_id* is not a string.
         """
         request = _wire.dump_request(message_id)
-        return await self._call(request, _decode.decode_dump)
+        return await self._call(request, _wire.decode_dump)
 
     async def message_streams(
         self,
@@ -207,7 +242,7 @@ class PostmarkAPI(EventMethods, StatsMethods):
             ValueError: *stream_type* is none of those.
         """
         request = _wire.message_streams_request(stream_type, include_archived=include_archived)
-        return await self._call(request, _decode.decode_message_streams)
+        return await self._call(request, _wire.decode_message_streams)
 
     # ------------------------------------------------------------------ history
 
@@ -215,10 +250,12 @@ class PostmarkAPI(EventMethods, StatsMethods):
         self,
         events: Callable[[str], Paginator[T]],
         tracked: Callable[[OutboundMessage], bool],
-        messages: Paginator[OutboundMessage],
         concurrency: object,
         limit: int | None,
+        **search: Any,
     ) -> Paginator[T]:
+        """Stream the *events* of every *tracked* message the messages *search* finds."""
+        messages = self.outbound_messages(**search)
         workers = check_int("concurrency", concurrency, 1)
 
         async def fetch_all(message_id: str) -> Sequence[T]:
@@ -273,7 +310,11 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: An argument has the wrong type.
             ValueError: An argument is out of range or the dates are inconsistent.
         """
-        messages = self.outbound_messages(
+        return self._history(
+            self.message_opens,
+            _opens_tracked,
+            concurrency,
+            limit,
             from_date=from_date,
             to_date=to_date,
             recipient=recipient,
@@ -283,13 +324,6 @@ class PostmarkAPI(EventMethods, StatsMethods):
             subject=subject,
             message_stream=message_stream,
             metadata=metadata,
-        )
-        return self._history(
-            self.message_opens,
-            lambda message: message.track_opens is not False,
-            messages,
-            concurrency,
-            limit,
         )
 
     def click_history(
@@ -334,7 +368,11 @@ class PostmarkAPI(EventMethods, StatsMethods):
             TypeError: An argument has the wrong type.
             ValueError: An argument is out of range or the dates are inconsistent.
         """
-        messages = self.outbound_messages(
+        return self._history(
+            self.message_clicks,
+            _links_tracked,
+            concurrency,
+            limit,
             from_date=from_date,
             to_date=to_date,
             recipient=recipient,
@@ -344,11 +382,4 @@ class PostmarkAPI(EventMethods, StatsMethods):
             subject=subject,
             message_stream=message_stream,
             metadata=metadata,
-        )
-        return self._history(
-            self.message_clicks,
-            lambda message: message.track_links != TrackLinks.NONE,
-            messages,
-            concurrency,
-            limit,
         )

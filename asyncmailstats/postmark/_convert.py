@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 
 import cattrs
 
-from .._convert import make_converter as _make_base_converter
+from .._convert import make_converter as make_base_converter
 from .._convert import open_enum_hook, parse_date
 from .._extra import record_hook
 from .._fastpath import make_fast_structure_fn, tuple_hook
@@ -391,7 +391,13 @@ def _register(
     converter.register_structure_hook(cls, structure)
 
 
-def _configure(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
+def configure_converter(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
+    """Register Postmark's hooks on *converter* (fresh from the shared ``make_converter``).
+
+    Args:
+        converter: The converter to configure; returned.
+        fast: Read the records that come by the page through generated functions.
+    """
     converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
     converter.register_structure_hook_func(lambda t: t == Mapping[str, str], _structure_str_map)
     for enum_cls in _OPEN_ENUMS:
@@ -422,14 +428,15 @@ def _configure(converter: cattrs.Converter, *, fast: bool) -> cattrs.Converter:
     return converter
 
 
-def make_converter() -> cattrs.Converter:
-    """Return the production converter: it keeps undeclared keys in each model's ``extra``."""
-    return _configure(_make_base_converter(strict=False), fast=True)
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Return a Postmark converter.
 
-
-def make_strict_converter() -> cattrs.Converter:
-    """Return a converter that rejects undeclared keys (for tests against recorded data)."""
-    return _configure(_make_base_converter(strict=True), fast=False)
+    Args:
+        strict: Refuse keys a model does not declare (for tests against recorded data);
+            otherwise they are kept in each model's ``extra``, and the records that come
+            by the page are read through generated functions.
+    """
+    return configure_converter(make_base_converter(strict=strict), fast=not strict)
 
 
 #: The converter the decoders use unless told otherwise.

@@ -16,9 +16,10 @@ from typing import Any, Final, TypeVar
 
 from .._fanout import FanOut, fan_out, retrieve
 from .._offset_pages import OffsetPages
-from .._page_source import Page, PagedEndpoint
+from .._page_source import Page, PagedEndpoint, Parsed
 from ..exceptions import NotFoundError, ResultWindowError
-from ._wire import EASTERN, OFFSET_CEILING, Params, date_params, end_instant, start_instant
+from ._args import EASTERN, Params, date_params, end_instant, start_instant
+from ._wire import OFFSET_CEILING
 from .models import OutboundMessage
 
 T = TypeVar("T")
@@ -120,6 +121,12 @@ class _Window:
         self.endpoint: PagedEndpoint[OutboundMessage, Any] | None = None
         self.task: asyncio.Future[Any] | None = None
 
+    @property
+    def search(self) -> PagedEndpoint[OutboundMessage, Any]:
+        """The window's search, once :meth:`probe` has made it."""
+        assert self.endpoint is not None  # noqa: S101 - probe() sets it
+        return self.endpoint
+
     def params(self, filters: Params) -> Params:
         """Return the search filters with this window's dates."""
         return filters + date_params(self.low, self.high)
@@ -167,15 +174,15 @@ class _Windows:
         self._todo.append(window)
         self._planned += 1
 
-    def take(self) -> tuple[_Window, asyncio.Future[Any]]:
-        """Remove the newest window; return it with its probe (sent now if not yet)."""
+    async def take(self) -> tuple[_Window, Parsed[OutboundMessage]]:
+        """Remove the newest window; return it with its probe's reply (probed now if not yet)."""
         window = self._todo.pop()
         if window.task is None:
             window.probe(self._search, self._filters, self._count)
         else:
             self._out -= 1
         assert window.task is not None  # noqa: S101 - probe() sets it
-        return window, window.task
+        return window, window.search.parse(await window.task)
 
     async def cut(self, window: _Window, total: int, need: int | None) -> bool:
         """Put back *window* as slices to read first, if it has to be cut; return whether.
@@ -257,11 +264,6 @@ class _EdgeFilter:
         self._edge_end: dt.datetime | None = None
         self._tail: set[str] = set()
         self._tail_second: dt.datetime | None = None
-
-    @property
-    def carried(self) -> int:
-        """How many messages of the newer window the current one may repeat."""
-        return len(self._seen)
 
     @property
     def upcoming(self) -> int:
@@ -370,9 +372,7 @@ async def window_pages(
     yielded = 0
     try:
         while windows and (limit is None or yielded < limit):
-            window, probe = windows.take()
-            assert window.endpoint is not None  # noqa: S101 - set with the probe
-            first = window.endpoint.parse(await probe)
+            window, first = await windows.take()
             total = first.total
             # How far into this window the stream may go (``None``: to its end).
             need = None if limit is None else limit - yielded + edges.upcoming
@@ -383,7 +383,7 @@ async def window_pages(
             if total == 0 and not first.items:
                 continue
             pages = OffsetPages(
-                window.endpoint,
+                window.search,
                 page_size=page_size,
                 prefetch=prefetch,
                 limit=need,

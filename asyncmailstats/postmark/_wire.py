@@ -1,381 +1,169 @@
-"""Postmark's requests, without I/O: arguments validated, paths encoded, dates converted.
+"""Postmark's wire layer, without I/O: requests out; replies, or the errors they stand for, in.
 
-Request builders validate their arguments (``TypeError`` / ``ValueError``) and return
-:class:`~asyncmailstats._http.Request` values with the query spellings Postmark
-documents. Replies are read by :mod:`._decode`.
+Requests are :class:`~asyncmailstats._http.Request` values built from arguments
+:mod:`._args` has checked (a message id is checked where it becomes a path segment).
+A non-2xx reply is mapped to its error by the body's ``ErrorCode`` first and the HTTP
+status second (:func:`raise_for_status`); a body is structured through the Postmark
+converter (lenient in production, strict in tests).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from typing import Any, Final
-from urllib.parse import quote
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
-from .._http import Request
-from .._text import check_encodable
+import cattrs
+
+from .._convert import loads, structure
+from .._errors import make_status_error
+from .._http import Request, Response
+from .._page_source import Parsed
 from .._validate import check_bool
-from . import _stats_endpoints
-from ._stats_endpoints import StatsEndpoint
-from .models import Platform, StatusFilter
+from ..exceptions import (
+    APIError,
+    AuthenticationError,
+    DecodeError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+)
+from . import _convert, models
+from ._args import Params, check_stream_type, encode_message_id
+from .models import (
+    Click,
+    MessageStream,
+    Open,
+    OutboundMessage,
+    OutboundMessageDetails,
+    PostmarkErrorCode,
+)
 
-Params = tuple[tuple[str, str], ...]
+T = TypeVar("T")
+M = TypeVar("M")
 
+#: The provider name carried by every error.
+PROVIDER: Final = "postmark"
 #: The largest ``count`` Postmark accepts on its list endpoints.
 MAX_PAGE_SIZE: Final = 500
 #: ``count + offset`` may not exceed this on the list endpoints.
 OFFSET_CEILING: Final = 10_000
-#: Postmark reads date filters (and writes timestamps) in US Eastern time.
-EASTERN: Final = ZoneInfo("America/New_York")
-#: The first and last day a date filter may name (for a datetime: its day in Eastern
-#: time). Outside them, converting to Eastern time and stepping past a day's end would
-#: leave the range :mod:`datetime` can hold; no Postmark record is dated there anyway.
-FIRST_DAY: Final = dt.date(1900, 1, 1)
-LAST_DAY: Final = dt.date(9998, 12, 31)
 
-MESSAGES_PATH: Final = "/messages/outbound"
-MESSAGE_STREAMS_PATH: Final = "/message-streams"
-OPENS_PATH: Final = "/messages/outbound/opens"
-CLICKS_PATH: Final = "/messages/outbound/clicks"
-
-MESSAGES_ENDPOINT: Final = "GET /messages/outbound"
-MESSAGE_STREAMS_ENDPOINT: Final = "GET /message-streams"
 DETAILS_ENDPOINT: Final = "GET /messages/outbound/{id}/details"
 DUMP_ENDPOINT: Final = "GET /messages/outbound/{id}/dump"
-OPENS_ENDPOINT: Final = "GET /messages/outbound/opens"
-MESSAGE_OPENS_ENDPOINT: Final = "GET /messages/outbound/opens/{id}"
-CLICKS_ENDPOINT: Final = "GET /messages/outbound/clicks"
-MESSAGE_CLICKS_ENDPOINT: Final = "GET /messages/outbound/clicks/{id}"
-
-#: Stats endpoints: name → (path, model).
-STATS: Final = _stats_endpoints.STATS
-
-_EVENT_FILTERS: Final = (
-    "recipient",
-    "tag",
-    "message_stream",
-    "client_name",
-    "client_company",
-    "client_family",
-    "os_name",
-    "os_family",
-    "os_company",
-    "platform",
-    "country",
-    "region",
-    "city",
-)
 
 
-# --------------------------------------------------------------------------- validation
+# -- records ---------------------------------------------------------------------------
 
 
-def check_text(name: str, value: object) -> str | None:
-    """Return *value* if it is ``None`` or a non-empty string; raise otherwise."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        msg = f"{name} must be a string, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{name} must not be empty"
-        raise ValueError(msg)
-    return check_encodable(name, value)
+def message_key(record: OutboundMessage) -> Hashable:
+    """Return what tells one message from another: its ``MessageID``."""
+    return record.message_id
 
 
-def encode_message_id(message_id: object) -> str:
-    r"""Validate a message id and return it percent-encoded as one path segment.
-
-    An id holding a path separator (``/`` or ``\``) is refused with :class:`ValueError`.
-    Every other reserved character is encoded, so ``"a?count=500#x"`` stays inside the
-    segment and can never reach another endpoint; so are the dots of an id that is
-    ``"."`` or ``".."``, which would otherwise be read as a dot segment.
-    """
-    if not isinstance(message_id, str):
-        msg = f"message_id must be a string, got {type(message_id).__name__}"
-        raise TypeError(msg)
-    if not message_id.strip():
-        msg = "message_id must not be empty"
-        raise ValueError(msg)
-    check_encodable("message_id", message_id)
-    if "/" in message_id or "\\" in message_id:
-        # Postmark message ids are UUIDs; a separator can only be a mistake or an attack.
-        msg = f"message_id must not contain '/' or '\\', got {message_id!r}"
-        raise ValueError(msg)
-    segment = quote(message_id, safe="")
-    if segment in {".", ".."}:  # a dot segment would be folded into its parent path
-        segment = segment.replace(".", "%2E")
-    return segment
+def open_key(record: Open) -> Hashable:
+    """Return what tells one open from another: message, recipient and time."""
+    return (record.message_id, record.recipient, record.received_at)
 
 
-def _check_day(name: str, day: dt.date, value: dt.date) -> None:
-    if not FIRST_DAY <= day <= LAST_DAY:
-        msg = (
-            f"{name} must fall between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
-            f" (US Eastern time), got {value.isoformat()}"
-        )
-        raise ValueError(msg)
+def click_key(record: Click) -> Hashable:
+    """Return what tells one click from another: message, recipient, time and link."""
+    return (record.message_id, record.recipient, record.received_at, record.original_link)
 
 
-def _check_date(name: str, value: object, *, dates_only: bool) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if dates_only:
-            msg = f"{name} must be a datetime.date here (stats are kept per day), not a datetime"
-            raise TypeError(msg)
-        if value.tzinfo is None or value.utcoffset() is None:
-            msg = f"{name} must be timezone-aware: a naive datetime is ambiguous"
-            raise ValueError(msg)
-        try:
-            eastern = value.astimezone(EASTERN)
-        except OverflowError:
-            eastern = None
-        _check_day(name, dt.date.min if eastern is None else eastern.date(), value)
-        return value
-    if isinstance(value, dt.date):
-        _check_day(name, value, value)
-        return value
-    msg = (
-        f"{name} must be a datetime.date or an aware datetime.datetime, got {type(value).__name__}"
-    )
-    raise TypeError(msg)
-
-
-def start_instant(value: dt.date) -> dt.datetime:
-    """Return the first instant a ``fromdate`` value covers, as an aware datetime."""
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.combine(value, dt.time(), EASTERN)
-
-
-def end_instant(value: dt.date) -> dt.datetime:
-    """Return the instant just past what a ``todate`` value covers (a date covers its day)."""
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.combine(value + dt.timedelta(days=1), dt.time(), EASTERN)
-
-
-def check_range(
-    from_date: object, to_date: object, *, dates_only: bool = False
-) -> tuple[dt.date | None, dt.date | None]:
-    """Validate a ``from_date`` / ``to_date`` pair and return it.
-
-    A bound's day (a datetime's day in US Eastern time) must fall between
-    :data:`FIRST_DAY` (1900-01-01) and :data:`LAST_DAY` (9998-12-31).
-
-    Raises:
-        TypeError: A bound is not a date (or, with *dates_only*, is a datetime).
-        ValueError: A datetime is naive, a bound is outside the supported days, or
-            ``from_date`` is after ``to_date``.
-    """
-    lower = _check_date("from_date", from_date, dates_only=dates_only)
-    upper = _check_date("to_date", to_date, dates_only=dates_only)
-    if lower is not None and upper is not None:
-        # A date bound covers its whole (Eastern) day; a datetime bound is an instant.
-        if isinstance(upper, dt.datetime):
-            after = start_instant(lower) > upper
-        else:
-            after = start_instant(lower) >= end_instant(upper)
-        if after:
-            msg = f"from_date ({lower.isoformat()}) is after to_date ({upper.isoformat()})"
-            raise ValueError(msg)
-    return lower, upper
-
-
-def format_date(value: dt.date, *, upper: bool = False) -> str:
-    """Format a date filter the way Postmark reads it.
-
-    A ``date`` is sent as ``YYYY-MM-DD``. An aware ``datetime`` is converted to US Eastern
-    time and sent as ``YYYY-MM-DDTHH:MM:SS`` without an offset. Filters are inclusive and
-    work to the second, so a fraction of a second is dropped from a lower bound and
-    rounded up on an upper bound: the bound never excludes the instant it names.
-    """
-    if not isinstance(value, dt.datetime):
-        return value.isoformat()
-    if value.tzinfo is None or value.utcoffset() is None:
-        msg = "a naive datetime is ambiguous: give it a timezone"
-        raise ValueError(msg)
-    eastern = value.astimezone(EASTERN)
-    if upper and eastern.microsecond:
-        eastern += dt.timedelta(seconds=1)
-    return eastern.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def date_params(from_date: dt.date | None, to_date: dt.date | None) -> Params:
-    """Return the ``fromdate`` / ``todate`` query pairs for validated bounds."""
-    params: list[tuple[str, str]] = []
-    if from_date is not None:
-        params.append(("fromdate", format_date(from_date)))
-    if to_date is not None:
-        params.append(("todate", format_date(to_date, upper=True)))
-    return tuple(params)
-
-
-def _check_status(status: object) -> str | None:
-    if status is None:
-        return None
-    if not isinstance(status, str):
-        msg = f"status must be a StatusFilter or a string, got {type(status).__name__}"
-        raise TypeError(msg)
-    try:
-        return StatusFilter(status.lower()).value
-    except ValueError:
-        allowed = ", ".join(s.value for s in StatusFilter)
-        msg = f"status must be one of {allowed}; got {status!r}"
-        raise ValueError(msg) from None
-
-
-def _check_metadata(metadata: object) -> Params:
-    if metadata is None:
-        return ()
-    if not isinstance(metadata, Mapping):
-        msg = f"metadata must be a mapping, got {type(metadata).__name__}"
-        raise TypeError(msg)
-    if len(metadata) > 1:
-        msg = "Postmark filters on one metadata field per search; give at most one"
-        raise ValueError(msg)
-    params: list[tuple[str, str]] = []
-    for key, value in metadata.items():
-        check_text("a metadata key", key)
-        if not isinstance(value, str):
-            msg = f"metadata values must be strings, got {type(value).__name__}"
-            raise TypeError(msg)
-        check_encodable("a metadata value", value)
-        params.append((f"metadata_{key}", value))
-    return tuple(params)
-
-
-def message_filters(
-    *,
-    recipient: str | None = None,
-    from_email: str | None = None,
-    tag: str | None = None,
-    status: StatusFilter | str | None = None,
-    subject: str | None = None,
-    message_stream: str | None = None,
-    metadata: Mapping[str, str] | None = None,
-) -> Params:
-    """Validate the outbound-message search filters and return their query pairs."""
-    params: list[tuple[str, str]] = []
-    for key, name, value in (
-        ("recipient", "recipient", recipient),
-        ("fromemail", "from_email", from_email),
-        ("tag", "tag", tag),
-    ):
-        if check_text(name, value) is not None:
-            params.append((key, value))  # type: ignore[arg-type]
-    checked_status = _check_status(status)
-    if checked_status is not None:
-        params.append(("status", checked_status))
-    if check_text("subject", subject) is not None:
-        params.append(("subject", subject))  # type: ignore[arg-type]
-    if check_text("message_stream", message_stream) is not None:
-        params.append(("messagestream", message_stream))  # type: ignore[arg-type]
-    params.extend(_check_metadata(metadata))
-    return tuple(params)
-
-
-def event_filters(**filters: Any) -> Params:
-    """Validate the opens/clicks search filters and return their query pairs.
-
-    Keyword names are those of :meth:`PostmarkAPI.opens`; values are strings (``platform``
-    also takes a :class:`Platform`), or ``None`` to leave a filter out.
-    """
-    unknown = sorted(set(filters) - set(_EVENT_FILTERS))
-    if unknown:
-        msg = f"unknown filter(s): {', '.join(unknown)}"
-        raise TypeError(msg)
-    params: list[tuple[str, str]] = []
-    for name in _EVENT_FILTERS:
-        value = check_text(name, filters.get(name))
-        if value is None:
-            continue
-        if name == "platform":
-            # Postmark documents lower-case platform names (webmail, desktop, mobile).
-            value = value.value.lower() if isinstance(value, Platform) else value.lower()
-        key = "messagestream" if name == "message_stream" else name
-        params.append((key, value))
-    return tuple(params)
-
-
-def stats_filters(
-    *,
-    tag: str | None = None,
-    from_date: dt.date | None = None,
-    to_date: dt.date | None = None,
-    message_stream: str | None = None,
-) -> Params:
-    """Validate the stats filters and return their query pairs.
-
-    Without ``message_stream`` no ``messagestream`` is sent: Postmark then counts every
-    stream of the server.
-    """
-    params: list[tuple[str, str]] = []
-    if check_text("tag", tag) is not None:
-        params.append(("tag", tag))  # type: ignore[arg-type]
-    lower, upper = check_range(from_date, to_date, dates_only=True)
-    params.extend(date_params(lower, upper))
-    if check_text("message_stream", message_stream) is not None:
-        params.append(("messagestream", message_stream))  # type: ignore[arg-type]
-    return tuple(params)
-
-
-# --------------------------------------------------------------------------- requests
+# -- requests --------------------------------------------------------------------------
 
 
 def _page(count: int, offset: int) -> Params:
     return (("count", str(count)), ("offset", str(offset)))
 
 
-def messages_request(filters: Params, *, count: int, offset: int) -> Request:
-    """Return the outbound-message search for one page."""
-    return Request(
-        "GET", MESSAGES_PATH, params=_page(count, offset) + filters, endpoint=MESSAGES_ENDPOINT
-    )
+class Listing(NamedTuple, Generic[T]):
+    """One of Postmark's lists: where it is, and how its reply holds the records.
+
+    Attributes:
+        path: The list's path; its endpoint label is ``GET`` and the path.
+        member: The member of the reply that lists the records (beside ``TotalCount``).
+        model: The class each record is structured as.
+        key: What tells one record from another, for paging by offset.
+    """
+
+    path: str
+    member: str
+    model: type[T]
+    key: Callable[[T], Hashable] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint label: ``GET`` and the path."""
+        return f"GET {self.path}"
+
+    def request(self, filters: Params, *, count: int, offset: int) -> Request:
+        """Return the search for one page: *count* records from *offset*, with *filters*."""
+        params = _page(count, offset) + filters
+        return Request("GET", self.path, params=params, endpoint=self.endpoint)
+
+    def message_request(self, message_id: str, *, count: int, offset: int) -> Request:
+        """Return one page of the records of one message (``GET <path>/{id}``)."""
+        path = f"{self.path}/{encode_message_id(message_id)}"
+        label = f"{self.endpoint}/{{id}}"
+        return Request("GET", path, params=_page(count, offset), endpoint=label)
+
+    def parse(
+        self,
+        body: bytes,
+        *,
+        endpoint: str | None = None,
+        converter: cattrs.Converter = _convert.CONVERTER,
+    ) -> Parsed[T]:
+        """Return the records of one successful reply and its ``TotalCount``."""
+        label = self.endpoint if endpoint is None else endpoint
+        return parse_list(body, self.member, self.model, endpoint=label, converter=converter)
+
+    def decode(
+        self,
+        response: Response,
+        *,
+        endpoint: str | None = None,
+        converter: cattrs.Converter = _convert.CONVERTER,
+    ) -> tuple[Sequence[T], int]:
+        """Return the records of one page and the ``TotalCount``; raise for an error reply."""
+        label = self.endpoint if endpoint is None else endpoint
+        raise_for_status(response, endpoint=label)
+        page = self.parse(response.body, endpoint=label, converter=converter)
+        return page.items, page.total
 
 
-def opens_request(filters: Params, *, count: int, offset: int) -> Request:
-    """Return the opens search for one page."""
-    return Request(
-        "GET", OPENS_PATH, params=_page(count, offset) + filters, endpoint=OPENS_ENDPOINT
-    )
+#: ``GET /messages/outbound``: the outbound-message search.
+MESSAGES: Final = Listing("/messages/outbound", _convert.MESSAGES, OutboundMessage, message_key)
+#: ``GET /messages/outbound/opens``: the opens search (and, below it, one message's opens).
+OPENS: Final = Listing("/messages/outbound/opens", _convert.OPENS, Open, open_key)
+#: ``GET /messages/outbound/clicks``: the clicks search (and, below it, one message's clicks).
+CLICKS: Final = Listing("/messages/outbound/clicks", _convert.CLICKS, Click, click_key)
+#: ``GET /message-streams``: a server's message streams, in one reply.
+MESSAGE_STREAMS: Final = Listing("/message-streams", _convert.MESSAGE_STREAMS, MessageStream)
 
-
-def clicks_request(filters: Params, *, count: int, offset: int) -> Request:
-    """Return the clicks search for one page."""
-    return Request(
-        "GET", CLICKS_PATH, params=_page(count, offset) + filters, endpoint=CLICKS_ENDPOINT
-    )
-
-
-def message_opens_request(message_id: str, *, count: int, offset: int) -> Request:
-    """Return one page of the opens of one message."""
-    path = f"{OPENS_PATH}/{encode_message_id(message_id)}"
-    return Request("GET", path, params=_page(count, offset), endpoint=MESSAGE_OPENS_ENDPOINT)
-
-
-def message_clicks_request(message_id: str, *, count: int, offset: int) -> Request:
-    """Return one page of the clicks of one message."""
-    path = f"{CLICKS_PATH}/{encode_message_id(message_id)}"
-    return Request("GET", path, params=_page(count, offset), endpoint=MESSAGE_CLICKS_ENDPOINT)
+# The lists' requests and decoders as plain functions: what tests and benchmarks call.
+messages_request: Final = MESSAGES.request
+opens_request: Final = OPENS.request
+clicks_request: Final = CLICKS.request
+message_opens_request: Final = OPENS.message_request
+message_clicks_request: Final = CLICKS.message_request
+decode_messages: Final = MESSAGES.decode
+decode_opens: Final = OPENS.decode
+decode_clicks: Final = CLICKS.decode
 
 
 def details_request(message_id: str) -> Request:
     """Return the request for a message's details."""
-    path = f"{MESSAGES_PATH}/{encode_message_id(message_id)}/details"
+    path = f"{MESSAGES.path}/{encode_message_id(message_id)}/details"
     return Request("GET", path, endpoint=DETAILS_ENDPOINT)
 
 
 def dump_request(message_id: str) -> Request:
     """Return the request for a message's raw source."""
-    path = f"{MESSAGES_PATH}/{encode_message_id(message_id)}/dump"
+    path = f"{MESSAGES.path}/{encode_message_id(message_id)}/dump"
     return Request("GET", path, endpoint=DUMP_ENDPOINT)
-
-
-#: The ``MessageStreamType`` filter values ``GET /message-streams`` takes.
-MESSAGE_STREAM_TYPES: Final = ("All", "Transactional", "Broadcasts", "Inbound")
 
 
 def message_streams_request(
@@ -385,25 +173,233 @@ def message_streams_request(
 
     Raises:
         TypeError: *stream_type* is not a string or *include_archived* not a bool.
-        ValueError: *stream_type* is not one of :data:`MESSAGE_STREAM_TYPES`.
+        ValueError: *stream_type* is not one of :data:`._args.MESSAGE_STREAM_TYPES`.
     """
-    if not isinstance(stream_type, str):
-        msg = f"stream_type must be a string, got {type(stream_type).__name__}"
-        raise TypeError(msg)
-    by_lower = {name.lower(): name for name in MESSAGE_STREAM_TYPES}
-    name = by_lower.get(stream_type.lower())
-    if name is None:
-        msg = f"stream_type must be one of {', '.join(MESSAGE_STREAM_TYPES)}, got {stream_type!r}"
-        raise ValueError(msg)
+    name = check_stream_type(stream_type)
     check_bool("include_archived", include_archived)
     params = (
         ("MessageStreamType", name),
         ("IncludeArchivedStreams", "true" if include_archived else "false"),
     )
-    return Request("GET", MESSAGE_STREAMS_PATH, params=params, endpoint=MESSAGE_STREAMS_ENDPOINT)
+    return Request("GET", MESSAGE_STREAMS.path, params=params, endpoint=MESSAGE_STREAMS.endpoint)
+
+
+class StatsEndpoint(NamedTuple, Generic[M]):
+    """A stats endpoint: its path, and the model its reply is read as."""
+
+    path: str
+    model: type[M]
+
+
+OUTBOUND_OVERVIEW: Final = StatsEndpoint("/stats/outbound", models.OutboundOverview)
+SENT_COUNTS: Final = StatsEndpoint("/stats/outbound/sends", models.SentCounts)
+BOUNCE_COUNTS: Final = StatsEndpoint("/stats/outbound/bounces", models.BounceCounts)
+SPAM_COMPLAINTS: Final = StatsEndpoint("/stats/outbound/spam", models.SpamComplaintCounts)
+TRACKED_COUNTS: Final = StatsEndpoint("/stats/outbound/tracked", models.TrackedCounts)
+OPEN_COUNTS: Final = StatsEndpoint("/stats/outbound/opens", models.OpenCounts)
+OPEN_PLATFORMS: Final = StatsEndpoint("/stats/outbound/opens/platforms", models.OpenPlatformCounts)
+EMAIL_CLIENTS: Final = StatsEndpoint("/stats/outbound/opens/emailclients", models.DynamicCounts)
+READ_TIMES: Final = StatsEndpoint("/stats/outbound/opens/readtimes", models.DynamicCounts)
+CLICK_COUNTS: Final = StatsEndpoint("/stats/outbound/clicks", models.ClickCounts)
+BROWSER_FAMILIES: Final = StatsEndpoint(
+    "/stats/outbound/clicks/browserfamilies", models.DynamicCounts
+)
+CLICK_PLATFORMS: Final = StatsEndpoint(
+    "/stats/outbound/clicks/platforms", models.ClickPlatformCounts
+)
+CLICK_LOCATIONS: Final = StatsEndpoint(
+    "/stats/outbound/clicks/location", models.ClickLocationCounts
+)
+
+#: Stats endpoints: the name of the :class:`PostmarkAPI` method → (path, model).
+STATS: Final[Mapping[str, StatsEndpoint[Any]]] = {
+    "outbound_overview": OUTBOUND_OVERVIEW,
+    "sent_counts": SENT_COUNTS,
+    "bounce_counts": BOUNCE_COUNTS,
+    "spam_complaints": SPAM_COMPLAINTS,
+    "tracked_counts": TRACKED_COUNTS,
+    "open_counts": OPEN_COUNTS,
+    "open_platforms": OPEN_PLATFORMS,
+    "email_clients": EMAIL_CLIENTS,
+    "read_times": READ_TIMES,
+    "click_counts": CLICK_COUNTS,
+    "browser_families": BROWSER_FAMILIES,
+    "click_platforms": CLICK_PLATFORMS,
+    "click_locations": CLICK_LOCATIONS,
+}
 
 
 def stats_request(stats: str | StatsEndpoint[Any], filters: Params) -> Request:
     """Return the request for a stats endpoint: a :data:`STATS` entry or its name."""
     path = (STATS[stats] if isinstance(stats, str) else stats).path
     return Request("GET", path, params=filters, endpoint=f"GET {path}")
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def _error_fields(response: Response) -> tuple[int | None, str | None]:
+    code: int | None = None
+    message: str | None = None
+    try:
+        data = loads(response.body)
+    except DecodeError:
+        data = None
+    if isinstance(data, dict):
+        raw_code = data.get(_convert.ERROR_CODE)
+        if isinstance(raw_code, int) and not isinstance(raw_code, bool):
+            code = raw_code
+        raw_message = data.get(_convert.ERROR_MESSAGE)
+        if isinstance(raw_message, str) and raw_message:
+            message = raw_message
+    if code is None:
+        header = response.header("x-pm-apierrorcode")
+        if header is not None and header.strip().isdigit():
+            code = int(header.strip())
+    return code, message
+
+
+def _class_from_code(code: int | None, status: int) -> type[APIError] | None:
+    """Return the class Postmark's ``ErrorCode`` decides, or ``None`` to go by the status.
+
+    The code is read before the status, because Postmark reuses numbers: 10 (or HTTP 401)
+    is an authentication failure and 701 (sent with HTTP 422) a missing message whatever
+    the status; a 429 or 5xx then goes by its status; else code 100 (maintenance) is a
+    server error and 614 a permission error.
+    """
+    if code == PostmarkErrorCode.INVALID_API_TOKEN or status == 401:
+        return AuthenticationError
+    if code == PostmarkErrorCode.MESSAGE_NOT_FOUND:
+        return NotFoundError
+    if status == 429 or status >= 500:
+        return None
+    if code == PostmarkErrorCode.MAINTENANCE:
+        return ServerError
+    if code == PostmarkErrorCode.STATS_NOT_ENTITLED:
+        return PermissionDeniedError
+    return None
+
+
+def raise_for_status(response: Response, *, endpoint: str) -> None:
+    """Raise the error a non-2xx reply stands for; do nothing for a 2xx reply.
+
+    The class comes from ``ErrorCode`` first (:func:`_class_from_code`), then from the
+    status: 429 a rate limit (with ``Retry-After`` when given); 5xx a server error; 403
+    — which Postmark's own API does not send, but a security layer in front of it does,
+    as HTML — a permission error; a bare 404 a missing object; any other 4xx an invalid
+    request carrying its code.
+    """
+    status = response.status
+    if 200 <= status < 300:
+        return
+    code, message = _error_fields(response)
+    raise make_status_error(
+        PROVIDER,
+        response,
+        message or f"HTTP {status} from Postmark",
+        endpoint=endpoint,
+        code=code,
+        cls=_class_from_code(code, status),
+        client_error=InvalidRequestError,
+    )
+
+
+# -- replies ---------------------------------------------------------------------------
+
+
+def _object(body: bytes, endpoint: str) -> dict[str, Any]:
+    data = loads(body, endpoint=endpoint)
+    if not isinstance(data, dict):
+        msg = f"expected a JSON object, got {type(data).__name__}"
+        raise DecodeError(msg, endpoint=endpoint, body=body)
+    return data
+
+
+def _json_object(response: Response, endpoint: str) -> dict[str, Any]:
+    raise_for_status(response, endpoint=endpoint)
+    return _object(response.body, endpoint)
+
+
+def parse_list(
+    body: bytes,
+    key: str,
+    cls: type[T],
+    *,
+    endpoint: str,
+    converter: cattrs.Converter = _convert.CONVERTER,
+) -> Parsed[T]:
+    """Return the records under *key* of a successful list reply and its ``TotalCount``."""
+    data = _object(body, endpoint)
+    raw_total = data.get(_convert.TOTAL_COUNT)
+    if isinstance(raw_total, bool) or not isinstance(raw_total, int | str):
+        msg = f"{_convert.TOTAL_COUNT} is missing or not an integer"
+        raise DecodeError(msg, endpoint=endpoint, body=body)
+    try:
+        total = int(raw_total)
+    except ValueError:
+        msg = f"{_convert.TOTAL_COUNT} is not an integer: {raw_total!r}"
+        raise DecodeError(msg, endpoint=endpoint, body=body) from None
+    if total < 0:
+        msg = f"{_convert.TOTAL_COUNT} is negative: {total}"
+        raise DecodeError(msg, endpoint=endpoint, body=body)
+    raw_items = data.get(key)
+    if raw_items is None:
+        raw_items = []
+    if not isinstance(raw_items, list):
+        msg = f"{key} is not a list"
+        raise DecodeError(msg, endpoint=endpoint, body=body)
+    hook = converter.get_structure_hook(cls)
+    try:
+        items = [hook(item, cls) for item in raw_items]
+    except (cattrs.errors.CattrsError, ValueError, TypeError, KeyError, AttributeError):
+        # Structure again one by one through the shared helper for a precise error.
+        items = [structure(converter, item, cls, endpoint=endpoint) for item in raw_items]
+    return Parsed(items, total)
+
+
+def decode_message_streams(
+    response: Response,
+    *,
+    endpoint: str = MESSAGE_STREAMS.endpoint,
+    converter: cattrs.Converter = _convert.CONVERTER,
+) -> tuple[MessageStream, ...]:
+    """Return the message streams a ``GET /message-streams`` reply lists."""
+    streams, _ = MESSAGE_STREAMS.decode(response, endpoint=endpoint, converter=converter)
+    return tuple(streams)
+
+
+def decode_details(
+    response: Response,
+    *,
+    endpoint: str = DETAILS_ENDPOINT,
+    converter: cattrs.Converter = _convert.CONVERTER,
+) -> OutboundMessageDetails:
+    """Return a message's details."""
+    return decode_stats(response, OutboundMessageDetails, endpoint=endpoint, converter=converter)
+
+
+def decode_dump(response: Response, *, endpoint: str = DUMP_ENDPOINT) -> str:
+    """Return a message's raw source (``""`` when Postmark no longer has it)."""
+    data = _json_object(response, endpoint)
+    body = data.get(_convert.BODY)
+    if body is None:
+        return ""
+    if not isinstance(body, str):
+        msg = f"{_convert.BODY} is not a string"
+        raise DecodeError(msg, endpoint=endpoint, body=response.body)
+    return body
+
+
+def decode_stats(
+    response: Response,
+    cls: type[T],
+    *,
+    endpoint: str,
+    converter: cattrs.Converter = _convert.CONVERTER,
+) -> T:
+    """Return a stats reply (or any other one-object reply) as *cls*.
+
+    Absent stats counters are 0.
+    """
+    data = _json_object(response, endpoint)
+    return structure(converter, data, cls, endpoint=endpoint)

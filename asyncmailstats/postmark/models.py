@@ -5,6 +5,7 @@ Every field is the snake_case of its wire name (``MessageID`` → ``message_id``
 default to 0 because Postmark omits days without data and zero keys within a day. Keys a
 model does not declare are kept, read-only, in its last field, ``extra`` (wire name →
 JSON value); it is empty, and shared, for nearly every record, and left out of equality.
+The stats models are written in :mod:`._stats_models` and are re-exported from here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,29 @@ import attrs
 
 from .._convert import OpenStrEnum
 from .._extra import extra_field
+from ._stats_models import (
+    BounceCounts,
+    BounceDay,
+    ClickCounts,
+    ClickDay,
+    ClickLocationCounts,
+    ClickLocationDay,
+    ClickPlatformCounts,
+    ClickPlatformDay,
+    DynamicCounts,
+    DynamicDay,
+    OpenCounts,
+    OpenDay,
+    OpenPlatformCounts,
+    OpenPlatformDay,
+    OutboundOverview,
+    SentCounts,
+    SentDay,
+    SpamComplaintCounts,
+    SpamComplaintDay,
+    TrackedCounts,
+    TrackedDay,
+)
 
 __all__ = [
     "BounceCounts",
@@ -378,337 +402,3 @@ class Click:
     """Location details."""
     extra: Mapping[str, Any] = extra_field()
     """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-# --------------------------------------------------------------------------- stats
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OutboundOverview:
-    """Totals of ``GET /stats/outbound``; every counter defaults to 0."""
-
-    sent: int = 0
-    """Messages sent (counted per recipient)."""
-    bounced: int = 0
-    """Bounces."""
-    smtp_api_errors: int = 0
-    """Messages refused at the SMTP API."""
-    bounce_rate: float = 0.0
-    """Bounces per sent message, as a percentage."""
-    spam_complaints: int = 0
-    """Spam complaints."""
-    spam_complaints_rate: float = 0.0
-    """Spam complaints per sent message, as a percentage."""
-    opens: int = 0
-    """Opens in all."""
-    unique_opens: int = 0
-    """Messages opened at least once."""
-    tracked: int = 0
-    """Messages sent with any tracking."""
-    with_link_tracking: int = 0
-    """Messages sent with link tracking."""
-    with_open_tracking: int = 0
-    """Messages sent with open tracking."""
-    total_tracked_links_sent: int = 0
-    """Tracked links in all sent messages."""
-    unique_links_clicked: int = 0
-    """Distinct links clicked."""
-    total_clicks: int = 0
-    """Clicks in all."""
-    with_client_recorded: int = 0
-    """Opens whose e-mail client was recognised."""
-    with_platform_recorded: int = 0
-    """Opens whose platform was recognised."""
-    with_read_time_recorded: int = 0
-    """Opens whose read time was recorded."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SentDay:
-    """Messages sent on one day."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    sent: int = 0
-    """Messages sent."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SentCounts:
-    """Messages sent per day (``GET /stats/outbound/sends``)."""
-
-    days: tuple[SentDay, ...] = ()
-    """Days with data, oldest first; days without any are left out."""
-    sent: int = 0
-    """Total over the range."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BounceDay:
-    """Bounces of one day by kind."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    hard_bounce: int = 0
-    """Hard bounces."""
-    soft_bounce: int = 0
-    """Soft bounces."""
-    smtp_api_error: int = 0
-    """SMTP API errors."""
-    transient: int = 0
-    """Transient failures."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class BounceCounts:
-    """Bounces per day by kind (``GET /stats/outbound/bounces``)."""
-
-    days: tuple[BounceDay, ...] = ()
-    """Days with data, oldest first."""
-    hard_bounce: int = 0
-    """Total hard bounces."""
-    soft_bounce: int = 0
-    """Total soft bounces."""
-    smtp_api_error: int = 0
-    """Total SMTP API errors."""
-    transient: int = 0
-    """Total transient failures."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SpamComplaintDay:
-    """Spam complaints of one day."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    spam_complaint: int = 0
-    """Complaints."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class SpamComplaintCounts:
-    """Spam complaints per day (``GET /stats/outbound/spam``)."""
-
-    days: tuple[SpamComplaintDay, ...] = ()
-    """Days with data, oldest first."""
-    spam_complaint: int = 0
-    """Total complaints."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TrackedDay:
-    """Tracked messages sent on one day."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    tracked: int = 0
-    """Messages sent with tracking."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class TrackedCounts:
-    """Tracked messages sent per day (``GET /stats/outbound/tracked``)."""
-
-    days: tuple[TrackedDay, ...] = ()
-    """Days with data, oldest first."""
-    tracked: int = 0
-    """Total tracked messages."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenDay:
-    """Opens of one day."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    opens: int = 0
-    """Opens in all."""
-    unique: int = 0
-    """Messages opened at least once."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenCounts:
-    """Opens per day (``GET /stats/outbound/opens``)."""
-
-    days: tuple[OpenDay, ...] = ()
-    """Days with data, oldest first."""
-    opens: int = 0
-    """Total opens."""
-    unique: int = 0
-    """Total unique opens."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenPlatformDay:
-    """Opens of one day by platform."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    desktop: int = 0
-    """Opens from desktop clients."""
-    web_mail: int = 0
-    """Opens from web mail."""
-    mobile: int = 0
-    """Opens from mobile devices."""
-    unknown: int = 0
-    """Opens from an unrecognised platform."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class OpenPlatformCounts:
-    """Opens per day by platform (``GET /stats/outbound/opens/platforms``)."""
-
-    days: tuple[OpenPlatformDay, ...] = ()
-    """Days with data, oldest first."""
-    desktop: int = 0
-    """Total desktop opens."""
-    web_mail: int = 0
-    """Total web-mail opens."""
-    mobile: int = 0
-    """Total mobile opens."""
-    unknown: int = 0
-    """Total opens from an unrecognised platform."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickDay:
-    """Clicks of one day."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    clicks: int = 0
-    """Clicks in all."""
-    unique: int = 0
-    """Unique clicks."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickCounts:
-    """Clicks per day (``GET /stats/outbound/clicks``)."""
-
-    days: tuple[ClickDay, ...] = ()
-    """Days with data, oldest first."""
-    clicks: int = 0
-    """Total clicks."""
-    unique: int = 0
-    """Total unique clicks."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickPlatformDay:
-    """Clicks of one day by platform."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    desktop: int = 0
-    """Clicks from desktop browsers."""
-    mobile: int = 0
-    """Clicks from mobile devices."""
-    unknown: int = 0
-    """Clicks from an unrecognised platform."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickPlatformCounts:
-    """Clicks per day by platform (``GET /stats/outbound/clicks/platforms``)."""
-
-    days: tuple[ClickPlatformDay, ...] = ()
-    """Days with data, oldest first."""
-    desktop: int = 0
-    """Total desktop clicks."""
-    mobile: int = 0
-    """Total mobile clicks."""
-    unknown: int = 0
-    """Total clicks from an unrecognised platform."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickLocationDay:
-    """Clicks of one day by the part of the message the link was in."""
-
-    date: dt.date
-    """The day (Eastern time)."""
-    html: int = 0
-    """Clicks on links in the HTML part."""
-    text: int = 0
-    """Clicks on links in the text part."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class ClickLocationCounts:
-    """Clicks per day by location (``GET /stats/outbound/clicks/location``)."""
-
-    days: tuple[ClickLocationDay, ...] = ()
-    """Days with data, oldest first."""
-    html: int = 0
-    """Total clicks in the HTML part."""
-    text: int = 0
-    """Total clicks in the text part."""
-    extra: Mapping[str, Any] = extra_field()
-    """Keys Postmark sent that this model does not declare: wire name → JSON value."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DynamicDay:
-    """One day of a series whose keys are data: client names, read times, browsers.
-
-    Every key but ``Date`` is kept in :attr:`counts`, so unlike the fixed-key days this
-    has no ``extra``: there is no key it does not know, and a value that is not a count is
-    a decode error.
-    """
-
-    date: dt.date
-    """The day (Eastern time)."""
-    counts: Mapping[str, int] = attrs.field(factory=dict)
-    """Count per key as Postmark names it (``"Gmail"``, ``"20s+"``, ``"Safari"``)."""
-
-
-@attrs.frozen(kw_only=True, weakref_slot=False)
-class DynamicCounts:
-    """A day series with data-dependent keys (e-mail clients, read times, browsers).
-
-    Every key but ``Days`` is kept in :attr:`totals`, so it has no ``extra`` (see
-    :class:`DynamicDay`).
-    """
-
-    days: tuple[DynamicDay, ...] = ()
-    """Days with data, oldest first."""
-    totals: Mapping[str, int] = attrs.field(factory=dict)
-    """Count per key over the whole range."""

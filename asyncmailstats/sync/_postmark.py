@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from ..exceptions import ResultWindowError
-from ..postmark._wire import EASTERN, STATS
+from ..postmark._args import EASTERN
+from ..postmark._wire import STATS
 from ..postmark.models import DynamicCounts
 from ._runner import CHUNK_ROWS, Context
 from ._store import Write

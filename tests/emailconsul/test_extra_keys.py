@@ -21,7 +21,7 @@ from asyncmailstats.emailconsul.models import (
 )
 from asyncmailstats.exceptions import DecodeError
 
-STRICT = ec.make_strict_converter()
+STRICT = ec.make_converter(strict=True)
 GENERIC = base.make_converter(strict=False)
 
 

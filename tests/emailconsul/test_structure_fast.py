@@ -24,7 +24,7 @@ from asyncmailstats.exceptions import DecodeError
 
 MODELS = (LinkStat, LinkTimeseriesPoint, PixelTimeseriesPoint, DeliveryDay)
 GENERIC = base.make_converter(strict=False)
-STRICT = ec.make_strict_converter()
+STRICT = ec.make_converter(strict=True)
 ODD: tuple[Any, ...] = (None, 0, 7, True, 1.0, 2.5, "", "3", "DK", "2024-05-01", [], {}, ["x"])
 
 

@@ -19,7 +19,7 @@ from asyncmailstats.emailconsul import (
     PixelTimeseriesPoint,
     _wire,
 )
-from asyncmailstats.emailconsul._convert import make_strict_converter
+from asyncmailstats.emailconsul._convert import make_converter
 from asyncmailstats.exceptions import (
     APIError,
     AuthenticationError,
@@ -31,7 +31,7 @@ from asyncmailstats.exceptions import (
     ServerError,
 )
 
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 D = date(2021, 7, 6)
 
 

@@ -35,9 +35,9 @@ from asyncmailstats.getresponse._wire import (
 )
 from asyncmailstats.getresponse.models import MessageStatsSeries, StatsTotals, TimeRange
 
-STRICT = gr_convert.make_strict_converter()
+STRICT = gr_convert.make_converter(strict=True)
 PRODUCTION = gr_convert.CONVERTER
-GENERIC = gr_convert._configure(base.make_converter(strict=False))
+GENERIC = gr_convert.configure_converter(base.make_converter(strict=False), fast=False)
 
 #: The documented get_messages reply (PROVIDERS.md §3.4) with an A/B test message added;
 #: the docs name ``ab_test`` but show no value, so this one is made up.

@@ -16,8 +16,8 @@ from asyncmailstats.getresponse._wire import period_start, stats_series
 from asyncmailstats.getresponse.models import COUNTER_NAMES, PeriodStats
 from asyncmailstats.testing import FakeGetResponse
 
-GENERIC = gr._configure(base.make_converter(strict=False))
-STRICT = gr.make_strict_converter()
+GENERIC = gr.configure_converter(base.make_converter(strict=False), fast=False)
+STRICT = gr.make_converter(strict=True)
 
 
 def outcome(hook: Any, data: Any) -> Any:

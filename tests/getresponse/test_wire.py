@@ -23,7 +23,7 @@ from asyncmailstats.getresponse import (
     TimeRange,
 )
 from asyncmailstats.getresponse import _wire as gr_wire
-from asyncmailstats.getresponse._convert import make_strict_converter
+from asyncmailstats.getresponse._convert import make_converter
 from asyncmailstats.getresponse._jsonrpc import encode_batch, encode_call
 from asyncmailstats.getresponse._wire import (
     Batch,
@@ -45,7 +45,7 @@ from asyncmailstats.getresponse._wire import (
 from asyncmailstats.getresponse.models import COUNTER_NAMES
 
 KEY = "fedcba9876543210fedcba9876543210"
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 # The documented examples (PROVIDERS.md §3.4, §3.5), as the API sends them.
 STATS_EXAMPLE = {

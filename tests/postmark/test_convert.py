@@ -8,7 +8,7 @@ import pytest
 
 from asyncmailstats._convert import structure
 from asyncmailstats.exceptions import DecodeError
-from asyncmailstats.postmark._convert import CONVERTER, make_strict_converter
+from asyncmailstats.postmark._convert import CONVERTER, make_converter
 from asyncmailstats.postmark.models import (
     DynamicCounts,
     MessageEvent,
@@ -43,7 +43,7 @@ def test_nulls_where_lists_and_objects_are_expected_read_as_empty():
             }
         ],
     }
-    details = structure(make_strict_converter(), data, OutboundMessageDetails)
+    details = structure(make_converter(strict=True), data, OutboundMessageDetails)
     assert (details.to, details.cc, details.recipients, details.attachments) == ((), (), (), ())
     assert details.metadata is None
     assert details.tag is None
@@ -109,4 +109,4 @@ def test_strict_converter_names_the_unknown_key():
     data = {**OPEN, "Geo": {"Country": "Denmark", "Continent": "Europe"}}
     assert structure(CONVERTER, data, Open).geo is not None
     with pytest.raises(DecodeError, match="Continent"):
-        structure(make_strict_converter(), data, Open)
+        structure(make_converter(strict=True), data, Open)

@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 
 from asyncmailstats import Open, ResultWindowError, Session
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark._convert import make_converter
 from asyncmailstats.testing import FakePostmark
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 
 def fake_with_25000_messages() -> FakePostmark:

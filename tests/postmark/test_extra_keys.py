@@ -24,7 +24,7 @@ from asyncmailstats._extra import NO_EXTRA, FrozenDict
 from asyncmailstats._http import Response
 from asyncmailstats.exceptions import DecodeError
 from asyncmailstats.postmark import _convert as pm
-from asyncmailstats.postmark import _decode, _wire, models
+from asyncmailstats.postmark import _wire, models
 from asyncmailstats.postmark.models import (
     BounceCounts,
     Click,
@@ -38,8 +38,8 @@ from asyncmailstats.postmark.models import (
 from asyncmailstats.testing import FakePostmark
 
 FAST = pm.CONVERTER
-GENERIC = pm._configure(base.make_converter(strict=False), fast=False)
-STRICT = pm.make_strict_converter()
+GENERIC = pm.configure_converter(base.make_converter(strict=False), fast=False)
+STRICT = pm.make_converter(strict=True)
 CONVERTERS = {"fast": FAST, "generic": GENERIC}
 SAMPLES = json.loads(
     (Path(__file__).parent.parent / "samples" / "postmark_recorded.json").read_text()
@@ -232,7 +232,7 @@ BOUNCES = {
 def test_stats_day_and_totals_keep_unknown_keys(name: str):
     """A key Postmark adds to a stats day and to the totals is kept in each one's extra."""
     body = Response(200, {}, json.dumps(BOUNCES).encode())
-    series = _decode.decode_stats(body, BounceCounts, endpoint="e", converter=CONVERTERS[name])
+    series = _wire.decode_stats(body, BounceCounts, endpoint="e", converter=CONVERTERS[name])
     first, second = series.days
     assert (first.hard_bounce, first.extra) == (3, {"Blocked": 2})
     assert (second.soft_bounce, second.extra) == (1, {})

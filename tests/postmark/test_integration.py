@@ -13,7 +13,7 @@ from asyncmailstats import RetryPolicy, Session
 from asyncmailstats.exceptions import NotFoundError, ResultWindowError
 from asyncmailstats.postmark import _wire
 from asyncmailstats.postmark._api import PostmarkAPI
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark._convert import make_converter
 from asyncmailstats.postmark.models import (
     Click,
     Open,
@@ -24,7 +24,7 @@ from asyncmailstats.testing import FakePostmark, FaultPlan, instant_retries
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 
 def models(rows: list[dict[str, Any]], cls: type) -> list[Any]:

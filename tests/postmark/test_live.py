@@ -17,14 +17,14 @@ import pytest
 
 from asyncmailstats import PagingError, ResultWindowError, Session
 from asyncmailstats.postmark._api import PostmarkAPI
-from asyncmailstats.postmark._base import click_key, message_key, open_key
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark._convert import make_converter
+from asyncmailstats.postmark._wire import click_key, message_key, open_key
 from asyncmailstats.postmark.models import Click, Open, OutboundMessage
 from asyncmailstats.testing import FakePostmark, LivePlan
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 
 def keys(rows: Iterable[dict[str, Any]], cls: type, key: Any) -> list[Hashable]:

@@ -9,8 +9,8 @@ import pytest
 from asyncmailstats import Session
 from asyncmailstats._http import Response
 from asyncmailstats.postmark import _wire
-from asyncmailstats.postmark._convert import make_strict_converter
-from asyncmailstats.postmark._decode import decode_message_streams
+from asyncmailstats.postmark._convert import make_converter
+from asyncmailstats.postmark._wire import decode_message_streams
 from asyncmailstats.postmark.models import MessageStream, MessageStreamType
 from asyncmailstats.testing import FakePostmark
 
@@ -59,7 +59,7 @@ def test_bad_arguments_are_refused(stream_type: object, archived: object, error:
 def test_the_documented_reply_decodes_strictly() -> None:
     """Every declared field of the documented reply is read; the nested setting is kept."""
     response = Response(200, {}, DOCUMENTED)
-    strict = make_strict_converter()
+    strict = make_converter(strict=True)
     with pytest.raises(Exception, match="SubscriptionManagementConfiguration"):
         decode_message_streams(response, endpoint="GET /message-streams", converter=strict)
     (stream,) = decode_message_streams(response, endpoint="GET /message-streams")

@@ -12,8 +12,8 @@ import pytest
 
 from asyncmailstats._http import Response
 from asyncmailstats.exceptions import APIError, InvalidRequestError, NotFoundError
-from asyncmailstats.postmark import _decode, _wire
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark import _wire
+from asyncmailstats.postmark._convert import make_converter
 from asyncmailstats.postmark.models import (
     DynamicCounts,
     Open,
@@ -25,7 +25,7 @@ from asyncmailstats.postmark.models import (
 SAMPLES = json.loads(
     (Path(__file__).parent.parent / "samples" / "postmark_recorded.json").read_text()
 )
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 STATS_BY_PATH = dict(_wire.STATS.values())
 MESSAGE_PATH = re.compile(r"^/messages/outbound/(?P<id>[^/]+)/(?P<what>details|dump)$")
 EXPECTED_ERRORS = {701: NotFoundError, 1101: InvalidRequestError}
@@ -39,22 +39,22 @@ def response_of(sample: dict[str, Any]) -> Response:
 def decoder_for(path: str) -> tuple[Callable[[Response], Any], type | None]:
     """Pick the decoder (and the model it yields) the client uses for *path*."""
     if path == "/messages/outbound":
-        return lambda r: _decode.decode_messages(r, converter=STRICT), OutboundMessage
+        return lambda r: _wire.decode_messages(r, converter=STRICT), OutboundMessage
     if path == "/messages/outbound/opens" or path.startswith("/messages/outbound/opens/"):
-        return lambda r: _decode.decode_opens(r, converter=STRICT), Open
+        return lambda r: _wire.decode_opens(r, converter=STRICT), Open
     if path in STATS_BY_PATH:
         model = STATS_BY_PATH[path]
         return (
-            lambda r: _decode.decode_stats(r, model, endpoint=f"GET {path}", converter=STRICT),
+            lambda r: _wire.decode_stats(r, model, endpoint=f"GET {path}", converter=STRICT),
             model,
         )
     match = MESSAGE_PATH.match(path)
     if match and match["what"] == "details":
-        return lambda r: _decode.decode_details(r, converter=STRICT), OutboundMessageDetails
+        return lambda r: _wire.decode_details(r, converter=STRICT), OutboundMessageDetails
     if match and match["what"] == "dump":
-        return _decode.decode_dump, str
+        return _wire.decode_dump, str
     # Endpoints this library does not call still share the error mapping.
-    return lambda r: _decode.decode_dump(r, endpoint=f"GET {path}"), None
+    return lambda r: _wire.decode_dump(r, endpoint=f"GET {path}"), None
 
 
 def sample_id(sample: dict[str, Any]) -> str:
@@ -108,7 +108,7 @@ def test_recorded_details_keep_seven_digit_times_and_bounce_details():
     sample = next(
         s for s in SAMPLES if s["path"].endswith("086415ac-9326-4ddb-9d95-c0d8db13532b/details")
     )
-    details = _decode.decode_details(response_of(sample), converter=STRICT)
+    details = _wire.decode_details(response_of(sample), converter=STRICT)
     (event,) = details.message_events
     assert event.type == "Bounced"
     assert event.details["BounceID"] == "1033567275"
@@ -119,7 +119,7 @@ def test_recorded_details_keep_seven_digit_times_and_bounce_details():
 def test_recorded_open_has_empty_geo_and_unknown_os():
     """The recorded open decodes Geo: {} and literal "unknown" OS values."""
     sample = next(s for s in SAMPLES if s["path"] == "/messages/outbound/opens")
-    (open_,), total = _decode.decode_opens(response_of(sample), converter=STRICT)
+    (open_,), total = _wire.decode_opens(response_of(sample), converter=STRICT)
     assert total == 259
     assert open_.geo is not None
     assert open_.geo.country is None

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from asyncmailstats.postmark._args import end_instant, start_instant
 from asyncmailstats.postmark._streams import split_point, split_points, unambiguous
-from asyncmailstats.postmark._wire import end_instant, start_instant
 
 UTC = dt.UTC
 NY = ZoneInfo("America/New_York")

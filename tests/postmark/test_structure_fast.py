@@ -31,7 +31,7 @@ from asyncmailstats._fastpath import make_fast_structure_fn
 from asyncmailstats._http import Response
 from asyncmailstats.exceptions import DecodeError
 from asyncmailstats.postmark import _convert as pm
-from asyncmailstats.postmark import _decode, _wire
+from asyncmailstats.postmark import _wire
 from asyncmailstats.postmark.models import (
     Click,
     ClientInfo,
@@ -46,8 +46,8 @@ from asyncmailstats.postmark.models import (
 from asyncmailstats.testing import FakePostmark
 
 FAST = pm.CONVERTER
-GENERIC = pm._configure(base.make_converter(strict=False), fast=False)
-STRICT = pm.make_strict_converter()
+GENERIC = pm.configure_converter(base.make_converter(strict=False), fast=False)
+STRICT = pm.make_converter(strict=True)
 SAMPLES = json.loads(
     (Path(__file__).parent.parent / "samples" / "postmark_recorded.json").read_text()
 )
@@ -159,9 +159,9 @@ def test_recorded_replies_equal_strict(sample: dict[str, Any]):
     elif "Opens" in body or "Messages" in body or "Clicks" in body:
         response = Response(200, {}, json.dumps(body).encode())
         decode = {
-            "Opens": _decode.decode_opens,
-            "Clicks": _decode.decode_clicks,
-            "Messages": _decode.decode_messages,
+            "Opens": _wire.decode_opens,
+            "Clicks": _wire.decode_clicks,
+            "Messages": _wire.decode_messages,
         }[next(k for k in ("Opens", "Clicks", "Messages") if k in body)]
         fast_items, fast_total = decode(response)
         strict_items, strict_total = decode(response, converter=STRICT)
@@ -315,9 +315,9 @@ def test_decode_page_errors_are_unchanged(fake: FakePostmark):
     page[7] = {**page[7], "ReceivedAt": "yesterday"}
     body = json.dumps({"TotalCount": 20, "Opens": page}).encode()
     with pytest.raises(DecodeError) as fast:
-        _decode.decode_opens(Response(200, {}, body))
+        _wire.decode_opens(Response(200, {}, body))
     with pytest.raises(DecodeError) as generic:
-        _decode.decode_opens(Response(200, {}, body), converter=GENERIC)
+        _wire.decode_opens(Response(200, {}, body), converter=GENERIC)
     assert str(fast.value) == str(generic.value)
     assert "ReceivedAt" in str(fast.value) or "yesterday" in str(fast.value)
 

@@ -8,8 +8,8 @@ import itertools
 import math
 from collections import Counter
 
+from asyncmailstats.postmark._args import date_params
 from asyncmailstats.postmark._streams import SLICE_TARGET, split_points
-from asyncmailstats.postmark._wire import date_params
 
 UTC = dt.UTC
 

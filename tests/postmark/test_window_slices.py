@@ -12,8 +12,8 @@ import pytest
 
 from asyncmailstats.exceptions import InvalidRequestError
 from asyncmailstats.postmark import _streams
+from asyncmailstats.postmark._args import date_params
 from asyncmailstats.postmark._streams import SLICE_TARGET, split_points
-from asyncmailstats.postmark._wire import date_params
 
 UTC = dt.UTC
 START = dt.datetime(2024, 5, 1, tzinfo=UTC)

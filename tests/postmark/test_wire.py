@@ -26,8 +26,8 @@ from asyncmailstats.exceptions import (
     RateLimitError,
     ServerError,
 )
-from asyncmailstats.postmark import _decode, _wire
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark import _args, _wire
+from asyncmailstats.postmark._convert import make_converter
 from asyncmailstats.postmark.models import (
     BounceCounts,
     ClickCounts,
@@ -78,7 +78,7 @@ MESSAGE = {
 
 def test_messages_request_spells_every_filter_as_documented():
     """The search sends count/offset and Postmark's lower-case filter names."""
-    filters = _wire.message_filters(
+    filters = _args.message_filters(
         recipient="r@example.com",
         from_email="f@example.com",
         tag="welcome",
@@ -106,7 +106,7 @@ def test_messages_request_spells_every_filter_as_documented():
 
 def test_messages_request_without_filters_sends_only_paging():
     """No filter given means no filter parameter at all."""
-    request = _wire.messages_request(_wire.message_filters(), count=1, offset=0)
+    request = _wire.messages_request(_args.message_filters(), count=1, offset=0)
     assert list(request.params) == [("count", "1"), ("offset", "0")]
 
 
@@ -116,19 +116,19 @@ def test_messages_request_without_filters_sends_only_paging():
 )
 def test_status_filter_accepts_enum_and_any_case(given, sent):
     """A status is sent lower-case whether given as enum or string."""
-    assert ("status", sent) in _wire.message_filters(status=given)
+    assert ("status", sent) in _args.message_filters(status=given)
 
 
 def test_unknown_status_is_rejected():
     """An unknown status raises ValueError listing the allowed values."""
     with pytest.raises(ValueError, match="queued, sent, processed"):
-        _wire.message_filters(status="delivered")
+        _args.message_filters(status="delivered")
 
 
 def test_more_than_one_metadata_field_is_rejected():
     """Postmark filters on one metadata field per search."""
     with pytest.raises(ValueError, match="one metadata field"):
-        _wire.message_filters(metadata={"a": "1", "b": "2"})
+        _args.message_filters(metadata={"a": "1", "b": "2"})
 
 
 @pytest.mark.parametrize(
@@ -146,12 +146,12 @@ def test_more_than_one_metadata_field_is_rejected():
 def test_bad_message_filters_are_rejected(kwargs, error):
     """Empty or wrongly typed filters raise before any request exists."""
     with pytest.raises(error):
-        _wire.message_filters(**kwargs)
+        _args.message_filters(**kwargs)
 
 
 def test_event_filters_spell_every_documented_name():
     """Opens/clicks filters use the documented snake_case names; platform is lower-cased."""
-    filters = _wire.event_filters(
+    filters = _args.event_filters(
         recipient="r@example.com",
         tag="t",
         message_stream="outbound",
@@ -195,9 +195,9 @@ def test_event_filters_spell_every_documented_name():
 def test_event_filters_reject_unknown_names_and_empty_values():
     """A misspelt filter is a TypeError; an empty one a ValueError."""
     with pytest.raises(TypeError, match="fromemail"):
-        _wire.event_filters(fromemail="x")
+        _args.event_filters(fromemail="x")
     with pytest.raises(ValueError):
-        _wire.event_filters(country="")
+        _args.event_filters(country="")
 
 
 @pytest.mark.parametrize(
@@ -281,14 +281,14 @@ def test_any_message_id_round_trips_through_one_segment(message_id):
 def test_bad_message_ids_are_rejected(message_id, error):
     """An empty, non-string or separator-holding id raises before any request exists."""
     with pytest.raises(error):
-        _wire.encode_message_id(message_id)
+        _args.encode_message_id(message_id)
 
 
 @pytest.mark.parametrize("name", sorted(_wire.STATS))
 def test_stats_requests_hit_their_documented_path(name):
     """Each stats method has its own documented path and no paging."""
     path, _ = _wire.STATS[name]
-    request = _wire.stats_request(name, _wire.stats_filters(tag="t"))
+    request = _wire.stats_request(name, _args.stats_filters(tag="t"))
     assert request.path == path
     assert request.endpoint == f"GET {path}"
     assert list(request.params) == [("tag", "t")]
@@ -315,8 +315,8 @@ def test_stats_paths_are_the_documented_ones():
 
 def test_stats_filters_send_dates_and_stream_only_when_given():
     """Stats send YYYY-MM-DD dates; without a stream, no messagestream at all."""
-    assert _wire.stats_filters() == ()
-    filters = _wire.stats_filters(
+    assert _args.stats_filters() == ()
+    filters = _args.stats_filters(
         tag="t",
         from_date=dt.date(2024, 1, 1),
         to_date=dt.date(2024, 1, 31),
@@ -333,13 +333,13 @@ def test_stats_filters_send_dates_and_stream_only_when_given():
 def test_stats_refuse_datetimes():
     """Stats are kept per day: a datetime is a TypeError, not a silent truncation."""
     with pytest.raises(TypeError, match=r"datetime\.date"):
-        _wire.stats_filters(from_date=dt.datetime(2024, 1, 1, tzinfo=UTC))
+        _args.stats_filters(from_date=dt.datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def test_stats_refuse_reversed_dates():
     """from_date after to_date raises ValueError."""
     with pytest.raises(ValueError, match="after"):
-        _wire.stats_filters(from_date=dt.date(2024, 2, 1), to_date=dt.date(2024, 1, 1))
+        _args.stats_filters(from_date=dt.date(2024, 2, 1), to_date=dt.date(2024, 1, 1))
 
 
 # --------------------------------------------------------------------------- dates
@@ -370,15 +370,15 @@ def test_stats_refuse_reversed_dates():
 )
 def test_dates_are_sent_in_eastern_time_without_offset(value, sent):
     """Dates go as YYYY-MM-DD; aware datetimes are converted to New York time, no offset."""
-    assert _wire.format_date(value) == sent
+    assert _args.format_date(value) == sent
 
 
 def test_fractions_widen_the_range():
     """A lower bound drops its fraction of a second; an upper bound rounds it up."""
     moment = dt.datetime(2024, 1, 15, 17, 30, 0, 250_000, tzinfo=UTC)
-    assert _wire.format_date(moment) == "2024-01-15T12:30:00"
-    assert _wire.format_date(moment, upper=True) == "2024-01-15T12:30:01"
-    assert _wire.date_params(moment, moment) == (
+    assert _args.format_date(moment) == "2024-01-15T12:30:00"
+    assert _args.format_date(moment, upper=True) == "2024-01-15T12:30:01"
+    assert _args.date_params(moment, moment) == (
         ("fromdate", "2024-01-15T12:30:00"),
         ("todate", "2024-01-15T12:30:01"),
     )
@@ -387,18 +387,18 @@ def test_fractions_widen_the_range():
 def test_naive_datetimes_are_rejected():
     """A naive datetime is ambiguous and raises ValueError."""
     with pytest.raises(ValueError, match="naive"):
-        _wire.check_range(dt.datetime(2024, 1, 1), None)  # noqa: DTZ001
+        _args.check_range(dt.datetime(2024, 1, 1), None)  # noqa: DTZ001
     with pytest.raises(ValueError, match="naive"):
-        _wire.check_range(None, dt.datetime(2024, 1, 1))  # noqa: DTZ001
+        _args.check_range(None, dt.datetime(2024, 1, 1))  # noqa: DTZ001
     with pytest.raises(ValueError, match="naive"):
-        _wire.format_date(dt.datetime(2024, 1, 1))  # noqa: DTZ001
+        _args.format_date(dt.datetime(2024, 1, 1))  # noqa: DTZ001
 
 
 @pytest.mark.parametrize("value", ["2024-01-01", 1700000000, 1.5])
 def test_non_dates_are_rejected(value):
     """Strings and numbers are not dates."""
     with pytest.raises(TypeError):
-        _wire.check_range(value, None)
+        _args.check_range(value, None)
 
 
 @pytest.mark.parametrize(
@@ -426,10 +426,10 @@ def test_non_dates_are_rejected(value):
 def test_reversed_ranges_are_rejected(lower, upper, ok):
     """from_date after to_date raises ValueError, comparing dates as whole Eastern days."""
     if ok:
-        assert _wire.check_range(lower, upper) == (lower, upper)
+        assert _args.check_range(lower, upper) == (lower, upper)
     else:
         with pytest.raises(ValueError, match="after"):
-            _wire.check_range(lower, upper)
+            _args.check_range(lower, upper)
 
 
 # --------------------------------------------------------------------------- errors
@@ -442,7 +442,7 @@ def _http_date(offset: float) -> str:
 def _status_error(response: Response, *, endpoint: str) -> APIError:
     """Return the error ``raise_for_status`` raises for *response*."""
     with pytest.raises(APIError) as info:
-        _decode.raise_for_status(response, endpoint=endpoint)
+        _wire.raise_for_status(response, endpoint=endpoint)
     return info.value
 
 
@@ -542,12 +542,12 @@ def test_rate_limit_reads_retry_after_http_date():
 @pytest.mark.parametrize(
     "decode",
     [
-        _decode.decode_messages,
-        _decode.decode_opens,
-        _decode.decode_clicks,
-        _decode.decode_details,
-        _decode.decode_dump,
-        lambda r: _decode.decode_stats(r, SentCounts, endpoint="GET /stats/outbound/sends"),
+        _wire.decode_messages,
+        _wire.decode_opens,
+        _wire.decode_clicks,
+        _wire.decode_details,
+        _wire.decode_dump,
+        lambda r: _wire.decode_stats(r, SentCounts, endpoint="GET /stats/outbound/sends"),
     ],
 )
 def test_every_decoder_raises_the_mapped_error(decode):
@@ -562,7 +562,7 @@ def test_every_decoder_raises_the_mapped_error(decode):
 
 def test_decode_messages_returns_items_and_total():
     """A search page gives its messages and TotalCount."""
-    items, total = _decode.decode_messages(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
+    items, total = _wire.decode_messages(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
     assert total == 1893
     (message,) = items
     assert message.message_id == "id-1"
@@ -574,7 +574,7 @@ def test_decode_messages_returns_items_and_total():
 
 def test_total_count_as_a_numeric_string_is_accepted():
     """TotalCount typed as a string (as one SDK declares it) still decodes."""
-    _, total = _decode.decode_opens(body({"TotalCount": "12", "Opens": []}))
+    _, total = _wire.decode_opens(body({"TotalCount": "12", "Opens": []}))
     assert total == 12
 
 
@@ -594,7 +594,7 @@ def test_total_count_as_a_numeric_string_is_accepted():
 def test_wrong_shapes_are_decode_errors(data):
     """A body that does not fit the envelope or the model raises DecodeError."""
     with pytest.raises(DecodeError) as info:
-        _decode.decode_messages(body(data))
+        _wire.decode_messages(body(data))
     assert info.value.endpoint == "GET /messages/outbound"
 
 
@@ -602,21 +602,21 @@ def test_non_json_success_is_a_decode_error():
     """A 200 whose body is not JSON (an HTML page, a cut body) raises DecodeError."""
     response = Response(200, {"content-type": "text/html"}, b"<html>hello</html>")
     with pytest.raises(DecodeError):
-        _decode.decode_opens(response)
+        _wire.decode_opens(response)
 
 
 def test_missing_list_with_zero_total_is_empty():
     """A null list with TotalCount 0 decodes to no items."""
-    assert _decode.decode_clicks(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
+    assert _wire.decode_clicks(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
 
 
 def test_decode_dump_returns_the_body_string():
     """The dump is its Body string; an absent Body is the empty string."""
-    assert _decode.decode_dump(body({"Body": "Received: x\r\n\r\nhi"})) == "Received: x\r\n\r\nhi"
-    assert _decode.decode_dump(body({"Body": ""})) == ""
-    assert _decode.decode_dump(body({})) == ""
+    assert _wire.decode_dump(body({"Body": "Received: x\r\n\r\nhi"})) == "Received: x\r\n\r\nhi"
+    assert _wire.decode_dump(body({"Body": ""})) == ""
+    assert _wire.decode_dump(body({})) == ""
     with pytest.raises(DecodeError):
-        _decode.decode_dump(body({"Body": 5}))
+        _wire.decode_dump(body({"Body": 5}))
 
 
 def test_details_normalise_event_details_to_strings():
@@ -647,7 +647,7 @@ def test_details_normalise_event_details_to_strings():
             },
         ],
     }
-    details = _decode.decode_details(body(data))
+    details = _wire.decode_details(body(data))
     bounced, changed, unknown = details.message_events
     assert bounced.type is EventType.BOUNCED
     assert bounced.details == {"BounceID": "1033567275", "Summary": "failed"}
@@ -661,14 +661,14 @@ def test_details_normalise_event_details_to_strings():
 def test_attachments_as_objects_give_their_names():
     """Attachments given as objects with a Name decode to their names."""
     data = {**MESSAGE, "Attachments": ["a.pdf", {"Name": "b.png", "ContentType": "image/png"}]}
-    (message,), _ = _decode.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
     assert message.attachments == ("a.pdf", "b.png")
 
 
 def test_unknown_enum_values_are_kept():
     """A status or platform Postmark adds later decodes as a pseudo-member."""
     data = {**MESSAGE, "Status": "Archived", "TrackLinks": "Everywhere"}
-    (message,), _ = _decode.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
     assert message.status == "Archived"
     assert not message.status.known
     assert message.track_links == "Everywhere"
@@ -682,7 +682,7 @@ def test_open_with_empty_geo_and_missing_optionals():
         "Recipient": "r@x",
         "Geo": {},
     }
-    (open_,), total = _decode.decode_opens(body({"TotalCount": 1, "Opens": [data]}))
+    (open_,), total = _wire.decode_opens(body({"TotalCount": 1, "Opens": [data]}))
     assert total == 1
     assert open_.geo is not None
     assert open_.geo.country is None
@@ -718,8 +718,8 @@ def test_click_decodes_every_documented_field():
         "Tag": "welcome",
         "Recipient": "jane@example.com",
     }
-    strict = make_strict_converter()
-    (click,), _ = _decode.decode_clicks(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
+    strict = make_converter(strict=True)
+    (click,), _ = _wire.decode_clicks(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
     assert click.click_location == "HTML"
     assert click.platform is Platform.DESKTOP
     assert click.client is not None
@@ -739,10 +739,10 @@ def test_production_decoding_ignores_new_keys_but_strict_does_not():
     """Unknown keys pass the lenient converter and fail the strict one."""
     data = {**MESSAGE, "BrandNewField": 1}
     page = body({"TotalCount": 1, "Messages": [data]})
-    (message,), _ = _decode.decode_messages(page)
+    (message,), _ = _wire.decode_messages(page)
     assert message.message_id == "id-1"
     with pytest.raises(DecodeError, match="BrandNewField"):
-        _decode.decode_messages(page, converter=make_strict_converter())
+        _wire.decode_messages(page, converter=make_converter(strict=True))
 
 
 STATS_MODELS = [
@@ -762,8 +762,8 @@ STATS_MODELS = [
 @pytest.mark.parametrize("model", STATS_MODELS)
 def test_empty_day_series_decode_to_zeros(model):
     """{"Days": []} (an empty range) decodes to no days and zero totals."""
-    series = _decode.decode_stats(
-        body({"Days": []}), model, endpoint="e", converter=make_strict_converter()
+    series = _wire.decode_stats(
+        body({"Days": []}), model, endpoint="e", converter=make_converter(strict=True)
     )
     assert series.days == ()
     if model is DynamicCounts:
@@ -786,8 +786,8 @@ def test_sparse_days_default_missing_counters_to_zero():
         "SMTPApiError": 0,
         "Transient": 2,
     }
-    series = _decode.decode_stats(
-        body(data), BounceCounts, endpoint="e", converter=make_strict_converter()
+    series = _wire.decode_stats(
+        body(data), BounceCounts, endpoint="e", converter=make_converter(strict=True)
     )
     first, second = series.days
     assert (first.date, first.hard_bounce, first.soft_bounce, first.transient) == (
@@ -807,8 +807,8 @@ def test_sparse_days_default_missing_counters_to_zero():
 
 def test_platform_and_location_series_use_snake_case_fields():
     """WebMail → web_mail, HTML → html, Text → text."""
-    strict = make_strict_converter()
-    platforms = _decode.decode_stats(
+    strict = make_converter(strict=True)
+    platforms = _wire.decode_stats(
         body(
             {
                 "Days": [{"Date": "2024-01-01", "WebMail": 3, "Desktop": 1}],
@@ -821,7 +821,7 @@ def test_platform_and_location_series_use_snake_case_fields():
         converter=strict,
     )
     assert (platforms.web_mail, platforms.days[0].web_mail, platforms.mobile) == (3, 3, 0)
-    location = _decode.decode_stats(
+    location = _wire.decode_stats(
         body({"Days": [{"Date": "2024-01-01", "HTML": 14, "Text": 6}], "HTML": 14, "Text": 6}),
         ClickLocationCounts,
         endpoint="e",
@@ -843,7 +843,7 @@ def test_dynamic_keys_become_mappings():
         "4s": 2,
         "unknown": 1,
     }
-    series = _decode.decode_stats(body(data), DynamicCounts, endpoint="e")
+    series = _wire.decode_stats(body(data), DynamicCounts, endpoint="e")
     assert series.days[0].date == dt.date(2017, 1, 30)
     assert series.days[0].counts == {"0s": 1, "16s": 1, "unknown": 1}
     assert series.days[1].counts == {"20s+": 2, "4s": 2}
@@ -862,12 +862,12 @@ def test_dynamic_keys_become_mappings():
 def test_malformed_dynamic_series_are_decode_errors(data):
     """A day without a date or a non-integer count raises DecodeError."""
     with pytest.raises(DecodeError):
-        _decode.decode_stats(body(data), DynamicCounts, endpoint="e")
+        _wire.decode_stats(body(data), DynamicCounts, endpoint="e")
 
 
 def test_overview_reads_rates_as_floats_and_defaults_absent_counters():
     """The overview's rates are floats; counters it omits are 0."""
-    overview = _decode.decode_stats(
+    overview = _wire.decode_stats(
         body({"Sent": 93, "BounceRate": 1.5, "SMTPApiErrors": 2}), OutboundOverview, endpoint="e"
     )
     assert (overview.sent, overview.bounce_rate, overview.smtp_api_errors, overview.opens) == (
@@ -881,6 +881,6 @@ def test_overview_reads_rates_as_floats_and_defaults_absent_counters():
 def test_counter_that_is_not_an_integer_is_a_decode_error():
     """A fractional or boolean count is refused, not truncated."""
     with pytest.raises(DecodeError):
-        _decode.decode_stats(body({"Days": [], "Sent": 1.5}), SentCounts, endpoint="e")
+        _wire.decode_stats(body({"Days": [], "Sent": 1.5}), SentCounts, endpoint="e")
     with pytest.raises(DecodeError):
-        _decode.decode_stats(body({"Days": [], "Sent": True}), SentCounts, endpoint="e")
+        _wire.decode_stats(body({"Days": [], "Sent": True}), SentCounts, endpoint="e")

@@ -43,8 +43,7 @@ from asyncmailstats.getresponse.models import (
     MessageStatsSeries,
     PeriodStats,
 )
-from asyncmailstats.postmark import _decode as pm
-from asyncmailstats.postmark import _wire as pm_wire
+from asyncmailstats.postmark import _wire as pm
 from asyncmailstats.postmark.models import (
     Click,
     MessageStream,
@@ -162,7 +161,7 @@ DECODERS: dict[str, tuple[Callable[[Response], Any], Check, range]] = {
             instance_of(model),
             range(200, 300),
         )
-        for name, (path, model) in pm_wire.STATS.items()
+        for name, (path, model) in pm.STATS.items()
     },
     "emailconsul.decode_link_stats": (ec.decode_link_stats, page_of(LinkStat), range(200, 300)),
     "emailconsul.decode_link_timeseries": (
@@ -266,7 +265,7 @@ HEADERS = st.fixed_dictionaries(
 
 def _postmark_bases() -> dict[str, list[Any]]:
     by_decoder: dict[str, list[Any]] = {}
-    stats_paths = {path: name for name, (path, _) in pm_wire.STATS.items()}
+    stats_paths = {path: name for name, (path, _) in pm.STATS.items()}
     for sample in json.loads(SAMPLES.read_text(encoding="utf-8")):
         path = sample["path"].lower()
         if path in stats_paths:

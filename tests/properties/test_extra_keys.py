@@ -36,11 +36,11 @@ SETTINGS = settings(
 )
 _FAKE = FakePostmark(messages=40, seed=3)
 
-PM_GENERIC = pm._configure(base.make_converter(), fast=False)
-PM_STRICT = pm.make_strict_converter()
-GR_GENERIC = gr._configure(base.make_converter())
-GR_STRICT = gr.make_strict_converter()
-EC_STRICT = ec.make_strict_converter()
+PM_GENERIC = pm.configure_converter(base.make_converter(), fast=False)
+PM_STRICT = pm.make_converter(strict=True)
+GR_GENERIC = gr.configure_converter(base.make_converter(), fast=False)
+GR_STRICT = gr.make_converter(strict=True)
+EC_STRICT = ec.make_converter(strict=True)
 PERIOD = {"period": "2024", "start": "2024-01-01T00:00:00", "sent": 3}
 
 #: model name -> (model, a valid wire record, production, generic and strict converters)

@@ -18,7 +18,7 @@ import pytest
 from asyncmailstats import LinkTimeseriesPoint, Session, fan_out
 from asyncmailstats.emailconsul import LinkStat
 from asyncmailstats.getresponse.models import COUNTER_NAMES
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark._convert import make_converter
 from asyncmailstats.postmark.models import OutboundMessage, OutboundMessageDetails
 from asyncmailstats.testing import FakeEmailConsul, FakeGetResponse, FakePostmark, FaultPlan
 
@@ -26,7 +26,7 @@ NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
 GR_NOW = dt.datetime(2024, 6, 1, 12)  # noqa: DTZ001 - GetResponse's clock has no zone
 PERIOD: dict[str, Any] = {"period_from": NOW - dt.timedelta(days=40), "period_to": NOW}
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 #: One plan per retryable fault kind at a rate that hits many requests, and all at once.
 PLANS: dict[str, dict[str, Any]] = {

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from asyncmailstats import Session
-from asyncmailstats.postmark._base import click_key, message_key, open_key
-from asyncmailstats.postmark._convert import make_strict_converter
+from asyncmailstats.postmark._convert import make_converter
+from asyncmailstats.postmark._wire import click_key, message_key, open_key
 from asyncmailstats.postmark.models import Click, Open, OutboundMessage
 from asyncmailstats.testing import FakeEmailConsul, FakePostmark, FaultPlan, LivePlan
 
@@ -25,7 +25,7 @@ from .test_faults import PLANS, Meter
 
 NOW = dt.datetime(2024, 6, 1, 16, 0, 0, tzinfo=dt.UTC)
 START = NOW - dt.timedelta(days=46)
-STRICT = make_strict_converter()
+STRICT = make_converter(strict=True)
 
 #: How the fakes misbehave: arrivals alone, with sloppy pages, and with every fault too.
 LIVE: dict[str, dict[str, Any]] = {

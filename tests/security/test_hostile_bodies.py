@@ -30,7 +30,7 @@ from asyncmailstats.emailconsul import _wire as ec
 from asyncmailstats.getresponse import _jsonrpc as rpc
 from asyncmailstats.getresponse import _wire as gr
 from asyncmailstats.getresponse.models import Grouping
-from asyncmailstats.postmark import _decode as pm
+from asyncmailstats.postmark import _wire as pm
 from asyncmailstats.postmark.models import OutboundOverview
 
 MIB: Final = 1024 * 1024
@@ -362,7 +362,7 @@ CRASH_PROBE = """
 from asyncmailstats._http import Response
 from asyncmailstats.emailconsul._wire import decode_link_stats
 from asyncmailstats.getresponse._jsonrpc import decode_reply
-from asyncmailstats.postmark._decode import decode_messages
+from asyncmailstats.postmark._wire import decode_messages
 
 body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 for decode in (

@@ -29,8 +29,8 @@ import attrs
 
 from asyncmailstats import Session
 from asyncmailstats.postmark import PostmarkAPI
+from asyncmailstats.postmark._args import EASTERN
 from asyncmailstats.postmark._convert import CONVERTER
-from asyncmailstats.postmark._wire import EASTERN
 from asyncmailstats.postmark.models import Click, Open, OutboundMessage
 from asyncmailstats.sync import SQLiteStore, read_rows, run
 from asyncmailstats.sync._postmark import STATS_SERIES, stats_rows

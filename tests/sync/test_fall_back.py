@@ -7,8 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from asyncmailstats import Session
+from asyncmailstats.postmark._args import EASTERN
 from asyncmailstats.postmark._convert import CONVERTER
-from asyncmailstats.postmark._wire import EASTERN
 from asyncmailstats.postmark.models import Open, OutboundMessage
 from asyncmailstats.sync import SQLiteStore, read_rows
 from asyncmailstats.sync._postmark import PostmarkPlan

@@ -27,8 +27,8 @@ import pytest
 from asyncmailstats import Session
 from asyncmailstats.exceptions import MailStatsError
 from asyncmailstats.postmark import PostmarkAPI
+from asyncmailstats.postmark._args import EASTERN
 from asyncmailstats.postmark._convert import CONVERTER
-from asyncmailstats.postmark._wire import EASTERN
 from asyncmailstats.postmark.models import OutboundMessage
 from asyncmailstats.sync import SQLiteStore, SyncLockedError, Write, read_rows, run
 from asyncmailstats.sync._runner import Context, run_plan

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from asyncmailstats import Session
-from asyncmailstats.postmark._wire import EASTERN
+from asyncmailstats.postmark._args import EASTERN
 from asyncmailstats.sync import SQLiteStore, SyncError, Write, read_rows, run
 from asyncmailstats.sync import _store as store_module
 from asyncmailstats.sync._postmark import PostmarkPlan

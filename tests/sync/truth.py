@@ -17,8 +17,8 @@ from typing import Any, Final
 
 from asyncmailstats.getresponse._convert import CONVERTER as GR_CONVERTER
 from asyncmailstats.getresponse.models import COUNTER_NAMES, Message, PeriodStats
+from asyncmailstats.postmark._args import EASTERN
 from asyncmailstats.postmark._convert import CONVERTER as PM_CONVERTER
-from asyncmailstats.postmark._wire import EASTERN
 from asyncmailstats.postmark.models import Click, Open, OutboundMessage
 from asyncmailstats.sync import TABLES, SyncReport, read_rows
 from asyncmailstats.sync._tables import (

@@ -1,16 +1,23 @@
-"""Postmark's opens and clicks searches, and the opens and clicks of one message."""
+"""The opens and clicks methods of :class:`~._api.PostmarkAPI`, as a mixin.
+
+A mixin because the whole class would not fit one module (see :mod:`._api_base`). The
+opens and clicks searches take the same filters and page the same way, and so do the
+opens and clicks of one message: each pair shares one body here.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
-from .._paging import offset_paginator
-from . import _decode, _wire
-from ._base import APIBase, click_key, open_key
+from ._api_base import APIBase
+from ._args import Params, encode_message_id, event_filters
+from ._wire import CLICKS, OPENS, Listing
 
 if TYPE_CHECKING:
     from .._paging import Paginator
     from .models import Click, Open, Platform
+
+T = TypeVar("T")
 
 _OPENS_HINT: Final = "narrow it with filters (tag, recipient, country, …) or use open_history()"
 _CLICKS_HINT: Final = "narrow it with filters (tag, recipient, country, …) or use click_history()"
@@ -21,6 +28,46 @@ class EventMethods(APIBase):
     """The opens and clicks streams of :class:`PostmarkAPI`."""
 
     __slots__ = ()
+
+    def _events(
+        self,
+        listing: Listing[T],
+        filters: Params,
+        narrow_hint: str,
+        *,
+        limit: int | None,
+        page_size: int | None,
+        prefetch: int,
+    ) -> Paginator[T]:
+        """Stream the records of *listing* (opens or clicks) that match *filters*."""
+        return self._list(
+            listing,
+            lambda offset, count: listing.request(filters, count=count, offset=offset),
+            narrow_hint=narrow_hint,
+            limit=limit,
+            page_size=page_size,
+            prefetch=prefetch,
+        )
+
+    def _events_of(
+        self,
+        listing: Listing[T],
+        message_id: str,
+        *,
+        limit: int | None,
+        page_size: int | None,
+        prefetch: int,
+    ) -> Paginator[T]:
+        """Stream the records of *listing* (opens or clicks) of one message."""
+        encode_message_id(message_id)
+        return self._list(
+            listing,
+            lambda offset, count: listing.message_request(message_id, count=count, offset=offset),
+            narrow_hint=_ONE_MESSAGE_HINT,
+            limit=limit,
+            page_size=page_size,
+            prefetch=prefetch,
+        )
 
     def opens(
         self,
@@ -74,7 +121,7 @@ class EventMethods(APIBase):
             TypeError: An argument has the wrong type.
             ValueError: A filter is empty or a paging argument is out of range.
         """
-        filters = _wire.event_filters(
+        filters = event_filters(
             recipient=recipient,
             tag=tag,
             message_stream=message_stream,
@@ -89,20 +136,8 @@ class EventMethods(APIBase):
             region=region,
             city=city,
         )
-
-        endpoint = self._paged(
-            lambda offset, count: _wire.opens_request(filters, count=count, offset=offset),
-            _decode.parse_opens,
-            open_key,
-        )
-        return offset_paginator(
-            endpoint,
-            limit=limit,
-            page_size=page_size,
-            max_page_size=_wire.MAX_PAGE_SIZE,
-            prefetch=prefetch,
-            ceiling=_wire.OFFSET_CEILING,
-            narrow_hint=_OPENS_HINT,
+        return self._events(
+            OPENS, filters, _OPENS_HINT, limit=limit, page_size=page_size, prefetch=prefetch
         )
 
     def message_opens(
@@ -127,23 +162,8 @@ class EventMethods(APIBase):
             TypeError: An argument has the wrong type.
             ValueError: *message_id* is empty or a paging argument is out of range.
         """
-        _wire.encode_message_id(message_id)
-
-        endpoint = self._paged(
-            lambda offset, count: _wire.message_opens_request(
-                message_id, count=count, offset=offset
-            ),
-            _decode.parse_opens,
-            open_key,
-        )
-        return offset_paginator(
-            endpoint,
-            limit=limit,
-            page_size=page_size,
-            max_page_size=_wire.MAX_PAGE_SIZE,
-            prefetch=prefetch,
-            ceiling=_wire.OFFSET_CEILING,
-            narrow_hint=_ONE_MESSAGE_HINT,
+        return self._events_of(
+            OPENS, message_id, limit=limit, page_size=page_size, prefetch=prefetch
         )
 
     def clicks(
@@ -198,7 +218,7 @@ class EventMethods(APIBase):
             TypeError: An argument has the wrong type.
             ValueError: A filter is empty or a paging argument is out of range.
         """
-        filters = _wire.event_filters(
+        filters = event_filters(
             recipient=recipient,
             tag=tag,
             message_stream=message_stream,
@@ -213,20 +233,8 @@ class EventMethods(APIBase):
             region=region,
             city=city,
         )
-
-        endpoint = self._paged(
-            lambda offset, count: _wire.clicks_request(filters, count=count, offset=offset),
-            _decode.parse_clicks,
-            click_key,
-        )
-        return offset_paginator(
-            endpoint,
-            limit=limit,
-            page_size=page_size,
-            max_page_size=_wire.MAX_PAGE_SIZE,
-            prefetch=prefetch,
-            ceiling=_wire.OFFSET_CEILING,
-            narrow_hint=_CLICKS_HINT,
+        return self._events(
+            CLICKS, filters, _CLICKS_HINT, limit=limit, page_size=page_size, prefetch=prefetch
         )
 
     def message_clicks(
@@ -249,21 +257,6 @@ class EventMethods(APIBase):
             TypeError: An argument has the wrong type.
             ValueError: *message_id* is empty or a paging argument is out of range.
         """
-        _wire.encode_message_id(message_id)
-
-        endpoint = self._paged(
-            lambda offset, count: _wire.message_clicks_request(
-                message_id, count=count, offset=offset
-            ),
-            _decode.parse_clicks,
-            click_key,
-        )
-        return offset_paginator(
-            endpoint,
-            limit=limit,
-            page_size=page_size,
-            max_page_size=_wire.MAX_PAGE_SIZE,
-            prefetch=prefetch,
-            ceiling=_wire.OFFSET_CEILING,
-            narrow_hint=_ONE_MESSAGE_HINT,
+        return self._events_of(
+            CLICKS, message_id, limit=limit, page_size=page_size, prefetch=prefetch
         )

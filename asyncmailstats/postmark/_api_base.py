@@ -1,49 +1,29 @@
-"""What every group of Postmark methods shares: the client and the call helper."""
+"""The base of :class:`~._api.PostmarkAPI`: the client, and the helpers every method uses.
+
+``PostmarkAPI`` has over twenty public methods, each with the docstring its users read;
+in one module they would pass the package's 450-line limit. So the class is built from
+mixins, one module per group of methods, each named ``_api_<group>.py``: this base, the
+opens and clicks in :mod:`._api_events`, the stats in :mod:`._api_stats`; :mod:`._api`
+holds the class itself with the messages and the history streams.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._page_source import PagedEndpoint, Parsed
-from .._validate import check_int
-from ._decode import raise_for_status
+from .._paging import offset_paginator
+from ._args import check_retention
+from ._wire import MAX_PAGE_SIZE, OFFSET_CEILING, Listing, raise_for_status
 
 if TYPE_CHECKING:
     from .._client import ProviderClient
     from .._http import Request, Response
-    from .models import Click, Open, OutboundMessage
+    from .._paging import Paginator
 
 T = TypeVar("T")
-
-
-def message_key(record: OutboundMessage) -> Hashable:
-    """Return what tells one message from another: its ``MessageID``."""
-    return record.message_id
-
-
-def open_key(record: Open) -> Hashable:
-    """Return what tells one open from another: message, recipient and time."""
-    return (record.message_id, record.recipient, record.received_at)
-
-
-def click_key(record: Click) -> Hashable:
-    """Return what tells one click from another: message, recipient, time and link."""
-    return (record.message_id, record.recipient, record.received_at, record.original_link)
-
-
-#: The longest message retention ``retention_days`` may name: about a hundred years.
-MAX_RETENTION_DAYS: Final = 36_500
-
-
-def check_retention(value: object) -> int:
-    """Return *value* if it is an int from 1 to :data:`MAX_RETENTION_DAYS`; raise otherwise."""
-    days = check_int("retention_days", value, 1)
-    if days > MAX_RETENTION_DAYS:
-        msg = f"retention_days must be at most {MAX_RETENTION_DAYS}, got {days}"
-        raise ValueError(msg)
-    return days
 
 
 class APIBase:
@@ -84,3 +64,28 @@ class APIBase:
             return client.decode(response.body, functools.partial(parse, endpoint=label))
 
         return PagedEndpoint(fetch, parse_reply, key, stable=True, label=f"Postmark {label}")
+
+    def _list(
+        self,
+        listing: Listing[T],
+        request: Callable[[int, int], Request],
+        *,
+        narrow_hint: str,
+        limit: int | None,
+        page_size: int | None,
+        prefetch: int,
+    ) -> Paginator[T]:
+        """Return a stream of *listing*'s records, *request* asking for one page of them.
+
+        The stream stops at Postmark's offset ceiling with a
+        :class:`~asyncmailstats.ResultWindowError` that names the total and *narrow_hint*.
+        """
+        return offset_paginator(
+            self._paged(request, listing.parse, listing.key),
+            limit=limit,
+            page_size=page_size,
+            max_page_size=MAX_PAGE_SIZE,
+            prefetch=prefetch,
+            ceiling=OFFSET_CEILING,
+            narrow_hint=narrow_hint,
+        )
