@@ -124,8 +124,9 @@ def _swap_builder(cls: Any) -> type | None:
 
     The twin derives from the same base as *cls* and adds the same slots, with the plain
     ``object.__setattr__`` and ``__delattr__`` (a frozen base's refusal does not apply
-    to it), so storing into it is a plain slot store, and assigning ``__class__`` turns the finished object
-    into an instance of *cls*, the very object attrs' ``__init__`` would have built.
+    to it), so storing into it is a plain slot store, and assigning ``__class__`` turns
+    the finished object into an instance of *cls*, the very object attrs' ``__init__``
+    would have built.
     CPython allows that only between identical layouts (on Python 3.11, not with a
     ``__weakref__`` slot); when it refuses, this returns ``None`` and the fields are
     stored through the slot descriptors instead (a test checks which way every model

@@ -20,6 +20,7 @@ from ._limiter import Limits
 from ._retry import RetryPolicy
 from ._text import check_encodable
 from ._transport import DEFAULT_MAX_BODY_SIZE, AiohttpTransport, Timeout, Transport
+from ._validate import check_str
 from .exceptions import SessionClosedError
 
 if TYPE_CHECKING:
@@ -94,16 +95,11 @@ _RESERVED_HEADERS: Final = frozenset(
 
 def _check_secret(name: str, value: object) -> str:
     # The messages name the argument, never its value.
-    if not isinstance(value, str):
-        msg = f"{name} must be a str, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{name} must not be empty"
-        raise ValueError(msg)
-    if not _CONTROL.isdisjoint(value):
+    text = check_str(name, value)
+    if not _CONTROL.isdisjoint(text):
         msg = f"{name} must not contain control characters (line breaks, NUL, tabs, DEL, ...)"
         raise ValueError(msg)
-    return check_encodable(name, value)
+    return check_encodable(name, text)
 
 
 def _check_header_name(name: str, value: object) -> str:

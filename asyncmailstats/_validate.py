@@ -30,6 +30,22 @@ def check_int(
     return value
 
 
+def check_str(name: str, value: object) -> str:
+    """Return *value* if it is a string with something besides white space.
+
+    Raises:
+        TypeError: *value* is not a ``str``.
+        ValueError: *value* is empty or only white space.
+    """
+    if not isinstance(value, str):
+        msg = f"{name} must be a str, got {type(value).__name__}"
+        raise TypeError(msg)
+    if not value.strip():
+        msg = f"{name} must not be empty"
+        raise ValueError(msg)
+    return value
+
+
 def check_bool(name: str, value: object) -> bool:
     """Return *value* if it is a bool; raise ``TypeError`` otherwise."""
     if not isinstance(value, bool):

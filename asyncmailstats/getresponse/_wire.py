@@ -19,6 +19,7 @@ from .._convert import structure
 from .._fanout import Failure, Success
 from .._http import Request, Response, SecretBody
 from .._text import check_encodable
+from .._validate import check_str
 from ..exceptions import DecodeError, excerpt
 from ._convert import CONVERTER
 from ._jsonrpc import (
@@ -66,13 +67,7 @@ def endpoint(method: str, *, batch: bool = False) -> str:
 
 def check_id(value: object, name: str) -> str:
     """Return *value* if it is a non-empty string, else raise TypeError/ValueError."""
-    if not isinstance(value, str):
-        msg = f"{name} must be a str, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{name} must not be empty"
-        raise ValueError(msg)
-    return check_encodable(name, value)
+    return check_encodable(name, check_str(name, value))
 
 
 def check_ids(value: object, name: str) -> list[str]:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from .._text import check_encodable
-from .._validate import check_int
+from .._validate import check_int, check_str
 from .models import Platform, StatusFilter
 
 #: Query pairs, in the order they are sent.
@@ -65,13 +65,7 @@ def check_text(name: str, value: object) -> str | None:
     """Return *value* if it is ``None`` or a non-empty string; raise otherwise."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        msg = f"{name} must be a string, got {type(value).__name__}"
-        raise TypeError(msg)
-    if not value.strip():
-        msg = f"{name} must not be empty"
-        raise ValueError(msg)
-    return check_encodable(name, value)
+    return check_encodable(name, check_str(name, value))
 
 
 def encode_message_id(message_id: object) -> str:
@@ -82,18 +76,12 @@ def encode_message_id(message_id: object) -> str:
     segment and can never reach another endpoint; so are the dots of an id that is
     ``"."`` or ``".."``, which would otherwise be read as a dot segment.
     """
-    if not isinstance(message_id, str):
-        msg = f"message_id must be a string, got {type(message_id).__name__}"
-        raise TypeError(msg)
-    if not message_id.strip():
-        msg = "message_id must not be empty"
-        raise ValueError(msg)
-    check_encodable("message_id", message_id)
-    if "/" in message_id or "\\" in message_id:
+    text = check_encodable("message_id", check_str("message_id", message_id))
+    if "/" in text or "\\" in text:
         # Postmark message ids are UUIDs; a separator can only be a mistake or an attack.
-        msg = f"message_id must not contain '/' or '\\', got {message_id!r}"
+        msg = f"message_id must not contain '/' or '\\', got {text!r}"
         raise ValueError(msg)
-    segment = quote(message_id, safe="")
+    segment = quote(text, safe="")
     if segment in {".", ".."}:  # a dot segment would be folded into its parent path
         segment = segment.replace(".", "%2E")
     return segment

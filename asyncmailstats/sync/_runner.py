@@ -19,6 +19,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
+from .._validate import check_str
 from ._store import Counts, Store, SyncError, Write
 from ._tables import Table
 
@@ -150,16 +151,11 @@ def chunks(rows: Sequence[Any], size: int = CHUNK_ROWS) -> Iterable[Sequence[Any
 
 def check_account(account: object) -> str:
     """Check an account label: a non-empty string of printable characters."""
-    if not isinstance(account, str):
-        msg = f"account must be a str, not {type(account).__name__}"
-        raise TypeError(msg)
-    if not account.strip():
-        msg = "account must not be empty"
-        raise ValueError(msg)
-    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in account):
+    label = check_str("account", account)
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in label):
         msg = "account must not contain control characters (line breaks, NUL, tabs, DEL, ...)"
         raise ValueError(msg)
-    return account
+    return label
 
 
 def check_streams(plan: Plan, streams: Iterable[str] | str | None) -> tuple[str, ...]:
