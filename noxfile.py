@@ -56,10 +56,17 @@ MYPY = "mypy==2.4.1"
 def tests(session: nox.Session) -> None:
     """Run the test suite with branch coverage, on each supported Python found here.
 
+    The Python processes the tests start (the command, ``fake serve``, pytest running the
+    plugin) are measured too (``[tool.coverage.run] patch``): each writes its own data
+    file, and ``combine`` joins them before the report checks ``fail_under``. ``erase``
+    first, so that no data file left by an earlier, interrupted run is counted.
+
     ``nox -s tests-3.13`` (or ``nox -s tests -p 3.13``) picks one version.
     """
     session.install("-e", ".[test]")
+    session.run("coverage", "erase")
     session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
     session.run("coverage", "report")
 
 

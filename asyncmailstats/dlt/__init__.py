@@ -45,9 +45,11 @@ How the tables are loaded:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import dlt
 
 from .._limiter import Limits
@@ -79,33 +81,52 @@ def _day(value: Any) -> dt.date | None:
     return dt.date(value.year, value.month, value.day)
 
 
+@attrs.frozen
+class _Options:
+    """The options every source takes, in the order of the sources' signatures."""
+
+    streams: Sequence[str] | str | None
+    since: dt.date | None
+    until: dt.date | None
+    lookback_days: int
+    account: str
+    limits: Limits | None
+    retry: RetryPolicy | None
+
+
 def _resources(
-    connect: Callable[[Session], Any],
+    connect: Callable[..., Any],
+    base_url: str | None,
+    options: _Options,
     *,
-    streams: Sequence[str] | str | None,
-    since: dt.date | None,
-    until: dt.date | None,
-    lookback_days: int,
-    account: str,
-    limits: Limits | None,
-    retry: RetryPolicy | None,
     message_streams: Sequence[str] | None = None,
     groups: Sequence[LinkGroup | str] | None = None,
 ) -> list[DltResource]:
-    since, until = _day(since), _day(until)
+    """Check the options; return a resource per stream of the provider's plan.
+
+    Args:
+        connect: Makes the provider's client on a session: the session's factory method,
+            the credential (and the provider's own options) bound.
+        base_url: Given to *connect* when set; its own default otherwise.
+        options: The options every source takes.
+        message_streams: Postmark's message streams.
+        groups: EmailConsul's link-stats groupings.
+    """
+    since, until = _day(options.since), _day(options.until)
     if type(since) is dt.date and type(until) is dt.date and since > until:
         msg = f"since ({since}) is after until ({until})"
         raise ValueError(msg)
+    where: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
 
     def plan(session: Session) -> Plan:
-        api = connect(session)
+        api = connect(session, **where)
         return plan_for(api, message_streams=message_streams, groups=groups, until=until)
 
     def session() -> Session:
-        return Session(limits=limits, retry=retry)
+        return Session(limits=options.limits, retry=options.retry)
 
-    run = Run(plan, session, account, since, lookback_days)
-    return checked_resources(run, streams)
+    run = Run(plan, session, options.account, since, options.lookback_days)
+    return checked_resources(run, options.streams)
 
 
 @dlt.source(name="postmark", section="asyncmailstats", max_table_nesting=0)
@@ -147,22 +168,11 @@ def postmark_source(
     Raises:
         TypeError, ValueError: An option is wrong; nothing has been sent.
     """
-
-    def connect(session: Session) -> Any:
-        options: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
-        return session.postmark(server_token=server_token, retention_days=retention_days, **options)
-
-    return _resources(
-        connect,
-        streams=streams,
-        since=since,
-        until=until,
-        lookback_days=lookback_days,
-        account=account,
-        limits=limits,
-        retry=retry,
-        message_streams=message_streams,
+    connect = functools.partial(
+        Session.postmark, server_token=server_token, retention_days=retention_days
     )
+    options = _Options(streams, since, until, lookback_days, account, limits, retry)
+    return _resources(connect, base_url, options, message_streams=message_streams)
 
 
 @dlt.source(name="emailconsul", section="asyncmailstats", max_table_nesting=0)
@@ -200,22 +210,9 @@ def emailconsul_source(
     Raises:
         TypeError, ValueError: An option is wrong; nothing has been sent.
     """
-
-    def connect(session: Session) -> Any:
-        options: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
-        return session.emailconsul(api_key=api_key, auth_header=auth_header, **options)
-
-    return _resources(
-        connect,
-        streams=streams,
-        since=since,
-        until=until,
-        lookback_days=lookback_days,
-        account=account,
-        limits=limits,
-        retry=retry,
-        groups=groups,
-    )
+    connect = functools.partial(Session.emailconsul, api_key=api_key, auth_header=auth_header)
+    options = _Options(streams, since, until, lookback_days, account, limits, retry)
+    return _resources(connect, base_url, options, groups=groups)
 
 
 @dlt.source(name="getresponse", section="asyncmailstats", max_table_nesting=0)
@@ -253,18 +250,6 @@ def getresponse_source(
     Raises:
         TypeError, ValueError: An option is wrong; nothing has been sent.
     """
-
-    def connect(session: Session) -> Any:
-        options: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
-        return session.getresponse(api_key=api_key, **options)
-
-    return _resources(
-        connect,
-        streams=streams,
-        since=since,
-        until=until,
-        lookback_days=lookback_days,
-        account=account,
-        limits=limits,
-        retry=retry,
-    )
+    connect = functools.partial(Session.getresponse, api_key=api_key)
+    options = _Options(streams, since, until, lookback_days, account, limits, retry)
+    return _resources(connect, base_url, options)

@@ -92,13 +92,8 @@ class EmailConsulAPI:
             ValueError: An argument has a wrong value (naive datetime, unknown group, …).
         """
         chosen = _wire.check_group(group)
-        params = (
-            *_wire.period_params(period_from, period_to),
-            *_wire.optional("group", chosen, str),
-            *_wire.optional("sort", sort, _wire.check_sort),
-            *_link_filters(campaign_id, subscriber_id),
-            *_wire.optional("profile_id", profile_id, _wire.check_profile_id),
-        )
+        period = _wire.period_params(period_from, period_to)
+        params = _link_params(period, chosen, campaign_id, subscriber_id, profile_id, sort=sort)
         return self._paginate(
             _wire.LINK_STATS,
             params,
@@ -138,14 +133,9 @@ class EmailConsulAPI:
             ValueError: An argument has a wrong value.
         """
         chosen = _wire.check_group(group)
-        params = (
-            *_wire.period_params(period_from, period_to),
-            *_wire.optional("group", chosen, str),
-            *_link_filters(campaign_id, subscriber_id),
-            *_wire.optional("profile_id", profile_id, _wire.check_profile_id),
-        )
-        request = _wire.get(_wire.LINK_TIMESERIES, params)
-        return await self._client.call(request, _wire.decode_link_timeseries)
+        period = _wire.period_params(period_from, period_to)
+        params = _link_params(period, chosen, campaign_id, subscriber_id, profile_id)
+        return await self._get(_wire.LINK_TIMESERIES, params, _wire.decode_link_timeseries)
 
     async def pixel_timeseries(
         self,
@@ -174,13 +164,9 @@ class EmailConsulAPI:
             ValueError: An argument has a wrong value (including any other grouping).
         """
         chosen = _wire.check_group(group, _wire.PIXEL_GROUPS)
-        params = (
-            *_wire.period_params(period_from, period_to),
-            *_wire.optional("group", chosen, str),
-            *_link_filters(campaign_id, subscriber_id),
-        )
-        request = _wire.get(_wire.PIXEL_TIMESERIES, params)
-        return await self._client.call(request, _wire.decode_pixel_timeseries)
+        period = _wire.period_params(period_from, period_to)
+        params = _link_params(period, chosen, campaign_id, subscriber_id)
+        return await self._get(_wire.PIXEL_TIMESERIES, params, _wire.decode_pixel_timeseries)
 
     def delivery_timeseries(
         self,
@@ -232,6 +218,10 @@ class EmailConsulAPI:
             prefetch=prefetch,
         )
 
+    async def _get(self, endpoint: str, params: _wire.Params, decode: Callable[[Response], T]) -> T:
+        """Send one GET request to *endpoint* and return its decoded body."""
+        return await self._client.call(_wire.get(endpoint, params), decode)
+
     def _paginate(
         self,
         endpoint: str,
@@ -265,8 +255,26 @@ class EmailConsulAPI:
         )
 
 
-def _link_filters(campaign_id: object, subscriber_id: object) -> _wire.Params:
+def _link_params(
+    period: _wire.Params,
+    group: LinkGroup | None,
+    campaign_id: object,
+    subscriber_id: object,
+    profile_id: object = None,
+    *,
+    sort: object = None,
+) -> _wire.Params:
+    """Return the parameters of a link- or pixel-log query, the filters checked.
+
+    *period* and *group* are checked already (:func:`_wire.period_params`,
+    :func:`_wire.check_group`); a filter that is ``None`` is left out. The query string
+    holds them in this order: period, group, sort, then the filters.
+    """
     return (
+        *period,
+        *_wire.optional("group", group, str),
+        *_wire.optional("sort", sort, _wire.check_sort),
         *_wire.optional("campaign_id", campaign_id, _wire.check_campaign_id),
         *_wire.optional("subscriber_id", subscriber_id, _wire.check_subscriber_id),
+        *_wire.optional("profile_id", profile_id, _wire.check_profile_id),
     )

@@ -33,6 +33,7 @@ The asynchronous fixtures need pytest-asyncio, in strict mode (mark the tests
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import MappingProxyType
@@ -67,6 +68,13 @@ FAKE_DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = MappingProxyType(
         "fake_getresponse": MappingProxyType({"messages": 50, "seed": 0}),
     }
 )
+
+#: The class each fake fixture starts, a name in :mod:`asyncmailstats.testing`.
+_FAKE_CLASSES: Final = {
+    "fake_postmark": "FakePostmark",
+    "fake_emailconsul": "FakeEmailConsul",
+    "fake_getresponse": "FakeGetResponse",
+}
 
 _MARKERS: Final = (
     "fake_postmark(**options): options of the fake_postmark fixture (FakePostmark arguments)",
@@ -128,6 +136,16 @@ def _options(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
     return options
 
 
+@contextlib.asynccontextmanager
+async def _started_fake(request: pytest.FixtureRequest, name: str) -> AsyncIterator[Any]:
+    """Start the fake of the fixture *name* with its options; close it on the way out."""
+    from asyncmailstats import testing  # noqa: PLC0415 - the fakes load on use
+
+    fake_class = getattr(testing, _FAKE_CLASSES[name])
+    async with fake_class(**_options(request, name)) as fake:
+        yield fake
+
+
 @_asyncio_fixture
 async def fake_postmark(
     request: pytest.FixtureRequest, _asyncmailstats_asyncio: None
@@ -137,9 +155,7 @@ async def fake_postmark(
     Options: ``@pytest.mark.fake_postmark(**options)`` or an indirect parameter (a dict);
     defaults ``messages=200, seed=0``.
     """
-    from asyncmailstats.testing import FakePostmark  # noqa: PLC0415 - loaded on use
-
-    async with FakePostmark(**_options(request, "fake_postmark")) as fake:
+    async with _started_fake(request, "fake_postmark") as fake:
         yield fake
 
 
@@ -152,9 +168,7 @@ async def fake_emailconsul(
     Options: ``@pytest.mark.fake_emailconsul(**options)`` or an indirect parameter (a
     dict); defaults ``link_logs=500, pixel_logs=500, deliveries=500, seed=0``.
     """
-    from asyncmailstats.testing import FakeEmailConsul  # noqa: PLC0415 - loaded on use
-
-    async with FakeEmailConsul(**_options(request, "fake_emailconsul")) as fake:
+    async with _started_fake(request, "fake_emailconsul") as fake:
         yield fake
 
 
@@ -167,9 +181,7 @@ async def fake_getresponse(
     Options: ``@pytest.mark.fake_getresponse(**options)`` or an indirect parameter (a
     dict); defaults ``messages=50, seed=0``.
     """
-    from asyncmailstats.testing import FakeGetResponse  # noqa: PLC0415 - loaded on use
-
-    async with FakeGetResponse(**_options(request, "fake_getresponse")) as fake:
+    async with _started_fake(request, "fake_getresponse") as fake:
         yield fake
 
 
@@ -184,8 +196,6 @@ async def ams_session(
     ``@pytest.mark.ams_session(instant_retries=False, retry=..., limits=...)``; every
     option but ``instant_retries`` goes to ``Session``.
     """
-    import contextlib  # noqa: PLC0415
-
     from asyncmailstats import Session  # noqa: PLC0415 - loaded on use
     from asyncmailstats.testing import instant_retries  # noqa: PLC0415
 
