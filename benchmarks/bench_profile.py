@@ -105,7 +105,7 @@ def structuring_breakdown() -> Table:
     complete = sum(1 for r in records if all(k in r for k in _wire_keys(Open)))
 
     def decode() -> Any:
-        return _wire.decode_opens(response)
+        return _wire.OPENS.decode(response)
 
     pieces: list[tuple[str, Callable[[], Any]]] = [
         ("orjson.loads (whole page)", lambda: orjson.loads(body)),

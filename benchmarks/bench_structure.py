@@ -61,9 +61,9 @@ def contenders() -> dict[str, dict[str, tuple[Callable[[], int], str]]]:
     pages = postmark_pages()
     out: dict[str, dict[str, tuple[Callable[[], int], str]]] = {}
     postmark = (
-        ("Open", "Opens", _wire.decode_opens, OpenEvent),
-        ("Click", "Clicks", _wire.decode_clicks, ClickEvent),
-        ("OutboundMessage", "Messages", _wire.decode_messages, Message),
+        ("Open", "Opens", _wire.OPENS.decode, OpenEvent),
+        ("Click", "Clicks", _wire.CLICKS.decode, ClickEvent),
+        ("OutboundMessage", "Messages", _wire.MESSAGES.decode, Message),
     )
     for model, key, decode, sdk_model in postmark:
         body = pages[key]

@@ -143,16 +143,6 @@ CLICKS: Final = Listing("/messages/outbound/clicks", _convert.CLICKS, Click, cli
 #: ``GET /message-streams``: a server's message streams, in one reply.
 MESSAGE_STREAMS: Final = Listing("/message-streams", _convert.MESSAGE_STREAMS, MessageStream)
 
-# The lists' requests and decoders as plain functions: what tests and benchmarks call.
-messages_request: Final = MESSAGES.request
-opens_request: Final = OPENS.request
-clicks_request: Final = CLICKS.request
-message_opens_request: Final = OPENS.message_request
-message_clicks_request: Final = CLICKS.message_request
-decode_messages: Final = MESSAGES.decode
-decode_opens: Final = OPENS.decode
-decode_clicks: Final = CLICKS.decode
-
 
 def details_request(message_id: str) -> Request:
     """Return the request for a message's details."""

@@ -39,9 +39,9 @@ def response_of(sample: dict[str, Any]) -> Response:
 def decoder_for(path: str) -> tuple[Callable[[Response], Any], type | None]:
     """Pick the decoder (and the model it yields) the client uses for *path*."""
     if path == "/messages/outbound":
-        return lambda r: _wire.decode_messages(r, converter=STRICT), OutboundMessage
+        return lambda r: _wire.MESSAGES.decode(r, converter=STRICT), OutboundMessage
     if path == "/messages/outbound/opens" or path.startswith("/messages/outbound/opens/"):
-        return lambda r: _wire.decode_opens(r, converter=STRICT), Open
+        return lambda r: _wire.OPENS.decode(r, converter=STRICT), Open
     if path in STATS_BY_PATH:
         model = STATS_BY_PATH[path]
         return (
@@ -119,7 +119,7 @@ def test_recorded_details_keep_seven_digit_times_and_bounce_details():
 def test_recorded_open_has_empty_geo_and_unknown_os():
     """The recorded open decodes Geo: {} and literal "unknown" OS values."""
     sample = next(s for s in SAMPLES if s["path"] == "/messages/outbound/opens")
-    (open_,), total = _wire.decode_opens(response_of(sample), converter=STRICT)
+    (open_,), total = _wire.OPENS.decode(response_of(sample), converter=STRICT)
     assert total == 259
     assert open_.geo is not None
     assert open_.geo.country is None

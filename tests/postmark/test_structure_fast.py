@@ -159,9 +159,9 @@ def test_recorded_replies_equal_strict(sample: dict[str, Any]):
     elif "Opens" in body or "Messages" in body or "Clicks" in body:
         response = Response(200, {}, json.dumps(body).encode())
         decode = {
-            "Opens": _wire.decode_opens,
-            "Clicks": _wire.decode_clicks,
-            "Messages": _wire.decode_messages,
+            "Opens": _wire.OPENS.decode,
+            "Clicks": _wire.CLICKS.decode,
+            "Messages": _wire.MESSAGES.decode,
         }[next(k for k in ("Opens", "Clicks", "Messages") if k in body)]
         fast_items, fast_total = decode(response)
         strict_items, strict_total = decode(response, converter=STRICT)
@@ -315,9 +315,9 @@ def test_decode_page_errors_are_unchanged(fake: FakePostmark):
     page[7] = {**page[7], "ReceivedAt": "yesterday"}
     body = json.dumps({"TotalCount": 20, "Opens": page}).encode()
     with pytest.raises(DecodeError) as fast:
-        _wire.decode_opens(Response(200, {}, body))
+        _wire.OPENS.decode(Response(200, {}, body))
     with pytest.raises(DecodeError) as generic:
-        _wire.decode_opens(Response(200, {}, body), converter=GENERIC)
+        _wire.OPENS.decode(Response(200, {}, body), converter=GENERIC)
     assert str(fast.value) == str(generic.value)
     assert "ReceivedAt" in str(fast.value) or "yesterday" in str(fast.value)
 

@@ -87,7 +87,7 @@ def test_messages_request_spells_every_filter_as_documented():
         message_stream="broadcast",
         metadata={"client-id": "42"},
     )
-    request = _wire.messages_request(filters, count=500, offset=1000)
+    request = _wire.MESSAGES.request(filters, count=500, offset=1000)
     assert request.method == "GET"
     assert request.path == "/messages/outbound"
     assert request.endpoint == "GET /messages/outbound"
@@ -106,7 +106,7 @@ def test_messages_request_spells_every_filter_as_documented():
 
 def test_messages_request_without_filters_sends_only_paging():
     """No filter given means no filter parameter at all."""
-    request = _wire.messages_request(_args.message_filters(), count=1, offset=0)
+    request = _wire.MESSAGES.request(_args.message_filters(), count=1, offset=0)
     assert list(request.params) == [("count", "1"), ("offset", "0")]
 
 
@@ -182,8 +182,8 @@ def test_event_filters_spell_every_documented_name():
         ("city", "Copenhagen"),
     ]
     for build, path in (
-        (_wire.opens_request, "/messages/outbound/opens"),
-        (_wire.clicks_request, "/messages/outbound/clicks"),
+        (_wire.OPENS.request, "/messages/outbound/opens"),
+        (_wire.CLICKS.request, "/messages/outbound/clicks"),
     ):
         request = build(filters, count=10, offset=20)
         assert request.path == path
@@ -210,12 +210,12 @@ def test_event_filters_reject_unknown_names_and_empty_values():
         ),
         (_wire.dump_request, "/messages/outbound/{}/dump", "GET /messages/outbound/{id}/dump"),
         (
-            lambda i: _wire.message_opens_request(i, count=500, offset=0),
+            lambda i: _wire.OPENS.message_request(i, count=500, offset=0),
             "/messages/outbound/opens/{}",
             "GET /messages/outbound/opens/{id}",
         ),
         (
-            lambda i: _wire.message_clicks_request(i, count=500, offset=0),
+            lambda i: _wire.CLICKS.message_request(i, count=500, offset=0),
             "/messages/outbound/clicks/{}",
             "GET /messages/outbound/clicks/{id}",
         ),
@@ -230,7 +230,7 @@ def test_message_endpoints_put_the_id_in_the_path_and_not_in_the_label(build, pa
 
 def test_per_message_event_requests_send_count_and_offset_only():
     """Single-message opens/clicks take only count and offset."""
-    request = _wire.message_clicks_request("x", count=7, offset=14)
+    request = _wire.CLICKS.message_request("x", count=7, offset=14)
     assert list(request.params) == [("count", "7"), ("offset", "14")]
 
 
@@ -542,9 +542,9 @@ def test_rate_limit_reads_retry_after_http_date():
 @pytest.mark.parametrize(
     "decode",
     [
-        _wire.decode_messages,
-        _wire.decode_opens,
-        _wire.decode_clicks,
+        _wire.MESSAGES.decode,
+        _wire.OPENS.decode,
+        _wire.CLICKS.decode,
         _wire.decode_details,
         _wire.decode_dump,
         lambda r: _wire.decode_stats(r, SentCounts, endpoint="GET /stats/outbound/sends"),
@@ -562,7 +562,7 @@ def test_every_decoder_raises_the_mapped_error(decode):
 
 def test_decode_messages_returns_items_and_total():
     """A search page gives its messages and TotalCount."""
-    items, total = _wire.decode_messages(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
+    items, total = _wire.MESSAGES.decode(body({"TotalCount": 1893, "Messages": [MESSAGE]}))
     assert total == 1893
     (message,) = items
     assert message.message_id == "id-1"
@@ -574,7 +574,7 @@ def test_decode_messages_returns_items_and_total():
 
 def test_total_count_as_a_numeric_string_is_accepted():
     """TotalCount typed as a string (as one SDK declares it) still decodes."""
-    _, total = _wire.decode_opens(body({"TotalCount": "12", "Opens": []}))
+    _, total = _wire.OPENS.decode(body({"TotalCount": "12", "Opens": []}))
     assert total == 12
 
 
@@ -594,7 +594,7 @@ def test_total_count_as_a_numeric_string_is_accepted():
 def test_wrong_shapes_are_decode_errors(data):
     """A body that does not fit the envelope or the model raises DecodeError."""
     with pytest.raises(DecodeError) as info:
-        _wire.decode_messages(body(data))
+        _wire.MESSAGES.decode(body(data))
     assert info.value.endpoint == "GET /messages/outbound"
 
 
@@ -602,12 +602,12 @@ def test_non_json_success_is_a_decode_error():
     """A 200 whose body is not JSON (an HTML page, a cut body) raises DecodeError."""
     response = Response(200, {"content-type": "text/html"}, b"<html>hello</html>")
     with pytest.raises(DecodeError):
-        _wire.decode_opens(response)
+        _wire.OPENS.decode(response)
 
 
 def test_missing_list_with_zero_total_is_empty():
     """A null list with TotalCount 0 decodes to no items."""
-    assert _wire.decode_clicks(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
+    assert _wire.CLICKS.decode(body({"TotalCount": 0, "Clicks": None})) == ([], 0)
 
 
 def test_decode_dump_returns_the_body_string():
@@ -661,14 +661,14 @@ def test_details_normalise_event_details_to_strings():
 def test_attachments_as_objects_give_their_names():
     """Attachments given as objects with a Name decode to their names."""
     data = {**MESSAGE, "Attachments": ["a.pdf", {"Name": "b.png", "ContentType": "image/png"}]}
-    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _wire.MESSAGES.decode(body({"TotalCount": 1, "Messages": [data]}))
     assert message.attachments == ("a.pdf", "b.png")
 
 
 def test_unknown_enum_values_are_kept():
     """A status or platform Postmark adds later decodes as a pseudo-member."""
     data = {**MESSAGE, "Status": "Archived", "TrackLinks": "Everywhere"}
-    (message,), _ = _wire.decode_messages(body({"TotalCount": 1, "Messages": [data]}))
+    (message,), _ = _wire.MESSAGES.decode(body({"TotalCount": 1, "Messages": [data]}))
     assert message.status == "Archived"
     assert not message.status.known
     assert message.track_links == "Everywhere"
@@ -682,7 +682,7 @@ def test_open_with_empty_geo_and_missing_optionals():
         "Recipient": "r@x",
         "Geo": {},
     }
-    (open_,), total = _wire.decode_opens(body({"TotalCount": 1, "Opens": [data]}))
+    (open_,), total = _wire.OPENS.decode(body({"TotalCount": 1, "Opens": [data]}))
     assert total == 1
     assert open_.geo is not None
     assert open_.geo.country is None
@@ -719,7 +719,7 @@ def test_click_decodes_every_documented_field():
         "Recipient": "jane@example.com",
     }
     strict = make_converter(strict=True)
-    (click,), _ = _wire.decode_clicks(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
+    (click,), _ = _wire.CLICKS.decode(body({"TotalCount": 1, "Clicks": [data]}), converter=strict)
     assert click.click_location == "HTML"
     assert click.platform is Platform.DESKTOP
     assert click.client is not None
@@ -739,10 +739,10 @@ def test_production_decoding_ignores_new_keys_but_strict_does_not():
     """Unknown keys pass the lenient converter and fail the strict one."""
     data = {**MESSAGE, "BrandNewField": 1}
     page = body({"TotalCount": 1, "Messages": [data]})
-    (message,), _ = _wire.decode_messages(page)
+    (message,), _ = _wire.MESSAGES.decode(page)
     assert message.message_id == "id-1"
     with pytest.raises(DecodeError, match="BrandNewField"):
-        _wire.decode_messages(page, converter=make_converter(strict=True))
+        _wire.MESSAGES.decode(page, converter=make_converter(strict=True))
 
 
 STATS_MODELS = [

@@ -140,9 +140,9 @@ def _check_replies(result: Any) -> None:
 
 #: name -> (decoder, what a success must look like, the success statuses).
 DECODERS: dict[str, tuple[Callable[[Response], Any], Check, range]] = {
-    "postmark.decode_messages": (pm.decode_messages, page_of(OutboundMessage), range(200, 300)),
-    "postmark.decode_opens": (pm.decode_opens, page_of(Open), range(200, 300)),
-    "postmark.decode_clicks": (pm.decode_clicks, page_of(Click), range(200, 300)),
+    "postmark.decode_messages": (pm.MESSAGES.decode, page_of(OutboundMessage), range(200, 300)),
+    "postmark.decode_opens": (pm.OPENS.decode, page_of(Open), range(200, 300)),
+    "postmark.decode_clicks": (pm.CLICKS.decode, page_of(Click), range(200, 300)),
     "postmark.decode_details": (
         pm.decode_details,
         instance_of(OutboundMessageDetails),

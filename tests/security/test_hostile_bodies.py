@@ -221,11 +221,11 @@ BATCH = gr.Batch(message_ids=("m",), call_ids=(1,), body=b"[]")
 #: Each decoder, and where in its body a bomb lands in what the decoder reads.
 DECODERS: dict[str, tuple[Callable[[Response], Any], dict[str, Callable[[bytes], bytes]]]] = {
     "postmark.decode_messages": (
-        pm.decode_messages,
+        pm.MESSAGES.decode,
         {"item": lambda b: b'{"TotalCount": 1, "Messages": [' + b + b"]}"},
     ),
     "postmark.decode_opens": (
-        pm.decode_opens,
+        pm.OPENS.decode,
         {"item": lambda b: b'{"TotalCount": 1, "Opens": [' + b + b"]}"},
     ),
     "postmark.decode_details": (
@@ -362,11 +362,11 @@ CRASH_PROBE = """
 from asyncmailstats._http import Response
 from asyncmailstats.emailconsul._wire import decode_link_stats
 from asyncmailstats.getresponse._jsonrpc import decode_reply
-from asyncmailstats.postmark._wire import decode_messages
+from asyncmailstats.postmark._wire import MESSAGES
 
 body = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
 for decode in (
-    decode_messages,
+    MESSAGES.decode,
     decode_link_stats,
     lambda r: decode_reply(r, call_id=1, endpoint="POST x"),
 ):
