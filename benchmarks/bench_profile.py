@@ -109,7 +109,7 @@ def structuring_breakdown() -> Table:
 
     pieces: list[tuple[str, Callable[[], Any]]] = [
         ("orjson.loads (whole page)", lambda: orjson.loads(body)),
-        ("decode_opens (production, whole page)", decode),
+        ("OPENS.decode (production, whole page)", decode),
         ("  the same with the cyclic GC disabled (diagnostic)", lambda: _without_gc(decode)),
         ("  generated Open hook only (dicts in)", lambda: [hook(r, Open) for r in records]),
         (

@@ -2,10 +2,10 @@
 
 The bytes are real pages from the fakes' datasets (500 opens, 500 clicks, 500 outbound
 messages; one GetResponse hourly ``get_message_stats`` reply). asyncmailstats runs its
-production decoders (``postmark._wire.decode_*`` on a ``Response``; for GetResponse
-``decode_result`` then ``stats_series``, what ``message_stats()`` does). The floor is
-parsing alone (``json.loads`` / ``orjson.loads``). The official SDK does what its list
-methods do: ``response.json()`` (``json.loads``) then ``Model(**record)`` per record.
+production decoders (``postmark._wire.OPENS.decode`` and its siblings on a ``Response``;
+for GetResponse ``decode_result`` then ``stats_series``, what ``message_stats()`` does).
+The floor is parsing alone (``json.loads`` / ``orjson.loads``). The official SDK does
+what its list methods do: ``response.json()`` (``json.loads``) then ``Model(**record)`` per record.
 postmarker wraps each dict in an attribute bag without validation.
 """
 
